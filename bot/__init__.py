@@ -1,0 +1,1 @@
+"""gongjian (共建): residents take part in the renovation of old residential compounds."""

@@ -1,0 +1,28 @@
+"""Settings read from the environment (prefix GONGJIAN_) and from a .env file."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GONGJIAN_", env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///./gongjian.db"
+    telegram_api_url: str = TELEGRAM_API_URL
+    # Used in invite links; asked from the Bot API (getMe) when not set.
+    bot_username: str | None = None
+    redis_url: str | None = None
+    default_locale: str = "zh_CN"
+
+    # Webhook mode (gongjian run --webhook): Telegram posts to webhook_base_url + webhook_path,
+    # and every request must carry webhook_secret in X-Telegram-Bot-Api-Secret-Token.
+    webhook_base_url: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)

@@ -1,0 +1,92 @@
+"""People, their channel identities, languages and household memberships."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import places
+from storage.models import ChannelIdentity, Membership, Person, Tenure
+
+TELEGRAM = "telegram"
+
+
+@dataclass(frozen=True)
+class MembershipView:
+    address: places.HouseholdAddress
+    verified: bool
+    tenure: Tenure | None
+
+
+async def find_person(session: AsyncSession, channel: str, external_id: str) -> Person | None:
+    return await session.scalar(
+        select(Person).join(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+    )
+
+
+async def get_or_create_person(session: AsyncSession, channel: str, external_id: str, display_name: str = "") -> Person:
+    person = await find_person(session, channel, external_id)
+    if person is not None:
+        if display_name and person.display_name != display_name:
+            person.display_name = display_name
+        return person
+    person = Person(display_name=display_name)
+    try:
+        # A savepoint: two workers may meet the same new person at once; the loser reads the winner's row.
+        async with session.begin_nested():
+            session.add(person)
+            await session.flush()
+            session.add(ChannelIdentity(person_id=person.id, channel=channel, external_id=external_id))
+            await session.flush()
+    except IntegrityError:
+        found = await find_person(session, channel, external_id)
+        assert found is not None
+        return found
+    return person
+
+
+async def set_locale(session: AsyncSession, person: Person, locale: str) -> None:
+    person.locale = locale
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    address: places.HouseholdAddress
+    verified: bool
+    already_member: bool
+
+
+async def join_household(session: AsyncSession, person_id: int, household_id: int, *, verified: bool) -> JoinResult:
+    """Make the person a member of the household; verification is never taken away by joining again."""
+    address = await places.household_address(session, household_id)
+    if address is None:
+        raise LookupError(household_id)
+    membership = await session.scalar(
+        select(Membership).where(Membership.person_id == person_id, Membership.household_id == household_id)
+    )
+    already = membership is not None
+    if membership is None:
+        membership = Membership(person_id=person_id, household_id=household_id, verified=verified)
+        session.add(membership)
+    elif verified:
+        membership.verified = True
+    await session.flush()
+    return JoinResult(address, membership.verified, already)
+
+
+async def memberships_of(session: AsyncSession, person_id: int) -> list[MembershipView]:
+    rows = await session.execute(
+        select(Membership.household_id, Membership.verified, Membership.tenure)
+        .where(Membership.person_id == person_id)
+        .order_by(Membership.id)
+    )
+    views = []
+    for household_id, verified, tenure in rows:
+        address = await places.household_address(session, household_id)
+        if address is not None:
+            views.append(MembershipView(address, verified, tenure))
+    return views
