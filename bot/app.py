@@ -112,9 +112,19 @@ async def poll(app: Application, *, concurrent: bool = True) -> None:
 
 @asynccontextmanager
 async def polling_in_background(app: Application) -> AsyncIterator[None]:
-    """Poll (one update at a time) while the body runs; stop cleanly after."""
+    """Poll (one update at a time) while the body runs; stop cleanly after. The body starts once
+    the bot has started up (menus set), so what it sends is answered by a ready bot."""
+    started = asyncio.Event()
+
+    async def mark_started() -> None:
+        started.set()
+
+    app.dispatcher.startup.register(mark_started)
     task = asyncio.create_task(poll(app, concurrent=False))
     try:
+        await asyncio.wait([task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # polling ended before it started: raise why
         yield
     finally:
         with contextlib.suppress(RuntimeError):  # polling may not have started yet

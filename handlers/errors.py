@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, Router
+from aiogram import Bot
+
+from handlers.feature_router import FeatureRouter
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import _
 
-router = Router(name="errors")
+router = FeatureRouter("errors")
 log = logging.getLogger(__name__)
 
 

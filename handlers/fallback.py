@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
+
+from handlers.feature_router import FeatureRouter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.i18n import _
 
-router = Router(name="fallback")
+router = FeatureRouter("fallback")
 
 
 @router.message(F.text.startswith("/"))

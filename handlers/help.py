@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from handlers.feature_router import FeatureRouter
 from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,7 @@ from handlers.commands import commands_for
 from handlers.render import role_name
 from storage.models import Person, Role
 
-router = Router(name="help")
+router = FeatureRouter("help")
 
 
 @router.message(Command("help"))

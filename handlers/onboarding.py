@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
+
+from handlers.feature_router import FeatureRouter
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -17,7 +19,7 @@ from handlers.keyboards import rooms_keyboard, units_keyboard
 from handlers.render import address_line, escape
 from storage.models import Person
 
-router = Router(name="onboarding")
+router = FeatureRouter("onboarding")
 MAX_CODE_LENGTH = 64
 
 

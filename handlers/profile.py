@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from handlers.feature_router import FeatureRouter
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,7 @@ from handlers.keyboards import language_keyboard
 from handlers.render import address_line, grant_line
 from storage.models import Person, PlaceKind
 
-router = Router(name="profile")
+router = FeatureRouter("profile")
 
 
 @router.message(Command("me"))

@@ -130,6 +130,7 @@ class BotApiEmulator:
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._changed = asyncio.Condition()
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.app = self._make_app()
@@ -160,6 +161,10 @@ class BotApiEmulator:
         return self.base_url
 
     async def stop(self) -> None:
+        # Release long polls at once: the server's shutdown waits for open requests.
+        async with self._changed:
+            self._closing = True
+            self._changed.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -216,7 +221,7 @@ class BotApiEmulator:
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
                 self._changed.notify_all()
             try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._pending(offset))), timeout)
+                await asyncio.wait_for(self._changed.wait_for(lambda: self._closing or bool(self._pending(offset))), timeout)
             except TimeoutError:
                 pass
             return self._pending(offset)[:limit]
