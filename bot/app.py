@@ -45,8 +45,9 @@ def create_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("GONGJIAN_BOT_TOKEN is not set")
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
-    session.middleware(RetryAfterFlood())
+    # The first registered is the outermost: split first, so that each part is retried alone.
     session.middleware(SplitLongMessages())
+    session.middleware(RetryAfterFlood())
     return Bot(settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import application, polling_in_background
+from bot.app import Application, application, polling_in_background
 from bot.config import Settings
 from bot.demo import SampleCommunity, seed_sample
 from bot.emulator import BotApiEmulator, EmulatorClient
@@ -85,6 +85,7 @@ async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[As
 
 @dataclass
 class RunningBot:
+    app: Application
     emulator: BotApiEmulator
     client: EmulatorClient
     sample: SampleCommunity
@@ -107,7 +108,7 @@ async def running_bot(
     )
     try:
         async with application(settings) as app, polling_in_background(app), EmulatorClient(base_url) as client:
-            yield RunningBot(emulator, client, sample, app.sessionmaker, settings)
+            yield RunningBot(app, emulator, client, sample, app.sessionmaker, settings)
     finally:
         await emulator.stop()
 

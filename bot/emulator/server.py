@@ -56,13 +56,12 @@ class RateLimit:
     per_second: int
     sent: deque[float] = field(default_factory=deque)
 
-    def check(self, now: float) -> int | None:
-        """Record a send, or return the seconds to wait when the last second is full."""
+    def wait_needed(self, now: float) -> int | None:
+        """The seconds to wait when the last second is full already, else None."""
         while self.sent and now - self.sent[0] >= 1.0:
             self.sent.popleft()
         if len(self.sent) >= self.per_second:
             return max(1, int(1.0 - (now - self.sent[0]) + 0.999))
-        self.sent.append(now)
         return None
 
 
@@ -117,7 +116,8 @@ class BotApiEmulator:
         self.per_chat_rate = per_chat_rate
         self.chat_limits: dict[int, RateLimit] = {}
         self.users: dict[int, dict[str, Any]] = {}  # who has talked to the bot: chats it may write to
-        self.updates: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []  # not yet confirmed by the bot
+        self.updates_seen: list[dict[str, Any]] = []  # every update, for tests that replay one
         self.confirmed_offset = 0
         self.messages: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
@@ -185,7 +185,21 @@ class BotApiEmulator:
             result = await handler(params)
         except ApiError as error:
             return _error_response(error)
+        if method.lower() in SEND_METHODS:
+            self._count_send(_int_or_none(params.get("chat_id")))
         return web.json_response({"ok": True, "result": result})
+
+    def _limits_for(self, chat_id: int | None) -> list[RateLimit]:
+        limits = [self.global_limit] if self.global_limit else []
+        if self.per_chat_rate and chat_id is not None:
+            limits.append(self.chat_limits.setdefault(chat_id, RateLimit(self.per_chat_rate)))
+        return limits
+
+    def _count_send(self, chat_id: int | None) -> None:
+        """Only messages really sent count towards the limits."""
+        now = time.monotonic()
+        for limit in self._limits_for(chat_id):
+            limit.sent.append(now)
 
     def _apply_faults_and_limits(self, method: str, params: dict[str, Any]) -> None:
         chat_id = _int_or_none(params.get("chat_id"))
@@ -198,13 +212,8 @@ class BotApiEmulator:
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         now = time.monotonic()
-        if self.per_chat_rate and chat_id is not None:
-            limit = self.chat_limits.setdefault(chat_id, RateLimit(self.per_chat_rate))
-            wait = limit.check(now)
-            if wait:
-                raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
-        if self.global_limit:
-            wait = self.global_limit.check(now)
+        for limit in self._limits_for(chat_id):
+            wait = limit.wait_needed(now)
             if wait:
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
 
@@ -403,8 +412,10 @@ class BotApiEmulator:
 
     async def enqueue(self, payload: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
+        update = {"update_id": update_id, **payload}
+        self.updates_seen.append(update)
         async with self._changed:
-            self.updates.append({"update_id": update_id, **payload})
+            self.updates.append(update)
             self._changed.notify_all()
         return update_id
 

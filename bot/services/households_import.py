@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import N_
+from bot.i18n import N_, translate
 from bot.services.errors import DomainError
 
 COLUMNS = ("district", "street", "community", "compound", "building", "unit", "floor", "room", "area")
@@ -59,6 +59,10 @@ class ImportRowError(DomainError):
     def __init__(self, row: int, message: str, **params: Any) -> None:
         super().__init__(message, row=row, **params)
         self.row = row
+
+    def render(self, locale: str) -> str:
+        reason = super().render(locale)
+        return translate(locale, N_("Line {row}: {reason} Nothing was imported.")).format(row=self.row, reason=reason)
 
 
 def read_households(path: Path) -> list[HouseholdRow]:

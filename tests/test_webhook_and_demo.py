@@ -1,0 +1,83 @@
+"""Webhook mode checks Telegram's secret token; Redis holds conversation state for several
+workers; the offline demo lets a resident join and see the household."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.app import webhook_app
+from bot.demo import run_demo
+from tests.conftest import REDIS_URL, RunningBot, redis_available
+
+
+async def test_webhook_accepts_only_telegrams_secret(bot: RunningBot) -> None:
+    bot.app.settings.webhook_secret = SecretStr("s3cret-token")
+    runner = web.AppRunner(webhook_app(bot.app))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}{bot.app.settings.webhook_path}"
+    await bot.client.user(5001).send("/start")  # the chat exists; polling takes this one
+    update = {
+        "update_id": 900001,
+        "message": {"message_id": 1, "date": 0, "chat": {"id": 5001, "type": "private"}, "from": {"id": 5001, "is_bot": False, "first_name": "W"}, "text": "/help"},
+    }
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as refused:
+                assert refused.status == 401
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) as accepted:
+                assert accepted.status == 200
+        for _ in range(100):
+            texts = [m.text for m in await bot.client.messages(5001)]
+            if any("/me" in t for t in texts):
+                break
+            await asyncio.sleep(0.05)
+        assert sum("/me" in t for t in texts) == 1  # the refused post was not handled
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.skipif(not redis_available(), reason=f"Redis does not answer at {REDIS_URL}")
+async def test_conversation_state_lives_in_redis(start_bot: Callable[..., AbstractAsyncContextManager[RunningBot]]) -> None:
+    import redis.asyncio as redis
+
+    async with start_bot(redis_url=REDIS_URL) as bot:
+        resident = bot.client.user(5002)
+        await resident.send("/start")
+        [question] = await resident.send(bot.sample.building_code)
+        assert question.button_texts == ["1单元", "2单元"]
+        client = redis.from_url(REDIS_URL)
+        try:
+            keys = [k.decode() for k in await client.keys("fsm:*5002*")]
+            assert any(k.endswith(":state") for k in keys)
+        finally:
+            await client.flushdb()
+            await client.aclose()
+
+
+async def test_the_demo_lets_a_resident_join_and_see_the_household(capsys: pytest.CaptureFixture[str]) -> None:
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    task = asyncio.create_task(run_demo("zh_CN", lines))
+    intro = ""
+    for _ in range(200):
+        intro += capsys.readouterr().out
+        if "/start " in intro:
+            break
+        await asyncio.sleep(0.05)
+    code = intro.split("/start ")[1].split("（")[0]
+    for line in (f"/start {code}", "1", "3", "/me", ":as admin", "/help", ":quit"):
+        lines.put_nowait(line)
+    await asyncio.wait_for(task, 30)
+    out = capsys.readouterr().out
+    assert "[1] 1单元" in out and "[2] 2单元" in out
+    assert "西冲塘小区 1栋 1单元 201室（未认证）" in out.replace(" (", "（").replace(")", "）")
+    assert "您现在是陈主任" in out and "社区管理员" in out
