@@ -20,8 +20,12 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.categories import load_categories
 from bot.config import Settings
 from bot.i18n import load_catalogues
+from bot.routing import RoutingEngine
+from bot.scheduling import create_scheduler
+from bot.services import routing_updates
 from bot.telegram_requests import RetryAfterFlood, SplitLongMessages
 from handlers import feature_routers
 from handlers.commands import set_command_menus
@@ -39,6 +43,7 @@ class Application:
     sessionmaker: async_sessionmaker[AsyncSession]
     bot: Bot
     dispatcher: Dispatcher
+    routing: RoutingEngine
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -61,21 +66,39 @@ def _fsm_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
     return MemoryStorage(), SimpleEventIsolation()
 
 
-def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Dispatcher:
+def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine) -> Dispatcher:
     storage, isolation = _fsm_storage(settings)
-    dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
+    # Handlers receive `routing` (and `settings`, passed at start) as keyword arguments.
+    dispatcher = Dispatcher(storage=storage, events_isolation=isolation, routing=routing)
     dispatcher.update.outer_middleware(UpdateOnce(sessionmaker))
     dispatcher.update.outer_middleware(DatabaseSession(sessionmaker))
     dispatcher.update.outer_middleware(PersonContext(settings.default_locale))
     # Outer, so that buttons no handler takes are answered too: the spinner always stops.
     dispatcher.callback_query.outer_middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*feature_routers())
-    dispatcher.startup.register(_on_startup)
+    _register_lifecycle(dispatcher, settings, sessionmaker, routing)
     return dispatcher
 
 
-async def _on_startup(bot: Bot, settings: Settings) -> None:
-    await set_command_menus(bot, settings.default_locale)
+def _register_lifecycle(
+    dispatcher: Dispatcher, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine
+) -> None:
+    scheduler = create_scheduler(settings.timezone, settings.routing_retrain_hour, routing, sessionmaker, settings.routing_training_data)
+    loading: list[asyncio.Task[None]] = []
+
+    async def on_startup(bot: Bot) -> None:
+        await set_command_menus(bot, settings.default_locale)
+        # The model loads in the background; until it is in, the router answers from keywords.
+        loading.append(asyncio.create_task(routing_updates.load_current(routing, sessionmaker)))
+        scheduler.start()
+
+    async def on_shutdown() -> None:
+        scheduler.shutdown(wait=False)
+        for task in loading:
+            task.cancel()
+
+    dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(on_shutdown)
 
 
 @asynccontextmanager
@@ -87,9 +110,10 @@ async def application(settings: Settings) -> AsyncIterator[Application]:
         await migrate.upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
         bot = create_bot(settings)
-        dispatcher = create_dispatcher(settings, sessionmaker)
+        routing = RoutingEngine(load_categories(settings.categories_file))
+        dispatcher = create_dispatcher(settings, sessionmaker, routing)
         try:
-            yield Application(settings, engine, sessionmaker, bot, dispatcher)
+            yield Application(settings, engine, sessionmaker, bot, dispatcher, routing)
         finally:
             await bot.session.close()
             await dispatcher.storage.close()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import N_, _, set_locale
+from bot.routing.commands import add_route_commands
 from bot.services import access, audit, invites, people, places
 from bot.services.errors import DomainError
 from bot.services.households_import import read_households
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     household = invite_commands.add_parser("household", help="a household's one-time code")
     household.add_argument("id", type=int)
     household.set_defaults(handler=cmd_invite_household)
+
+    add_route_commands(commands)
     return parser
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.categories import DEFAULT_CATEGORIES_FILE
+from bot.routing.default_data import DEFAULT_TRAINING_CSV
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 
@@ -18,6 +23,13 @@ class Settings(BaseSettings):
     bot_username: str | None = None
     redis_url: str | None = None
     default_locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+
+    # Complaint routing: the categories (a TOML file a deployment may edit), the labelled data
+    # that retraining starts from, and the local hour of the nightly retraining.
+    categories_file: Path = DEFAULT_CATEGORIES_FILE
+    routing_training_data: Path | None = DEFAULT_TRAINING_CSV
+    routing_retrain_hour: int = Field(default=3, ge=0, le=23)
 
     # Webhook mode (gongjian run --webhook): Telegram posts to webhook_base_url + webhook_path,
     # and every request must carry webhook_secret in X-Telegram-Bot-Api-Secret-Token.

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    LargeBinary,
+    Text,
     BigInteger,
     Boolean,
     DateTime,
@@ -239,3 +241,36 @@ class ProcessedUpdate(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+# --- routing ------------------------------------------------------------------------------
+
+
+class CategoryCorrection(Timestamped, Base):
+    """A person moved a message to another category: training data for the router."""
+
+    __tablename__ = "category_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(40))
+    previous_category: Mapped[str | None] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class RoutingModelVersion(Timestamped, Base):
+    """A retrained routing model; every worker loads the newest, so all route alike."""
+
+    __tablename__ = "routing_model_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    examples: Mapped[int] = mapped_column(Integer)
+    corrections: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class JobRun(Base):
+    """Claims of scheduled work: of several workers, the one that inserts the row does the job."""
+
+    __tablename__ = "job_runs"
+    job: Mapped[str] = mapped_column(String(50), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -12,19 +12,25 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.app import webhook_app
+from bot.app import Application, application, webhook_app
 from bot.demo import run_demo
 from tests.conftest import REDIS_URL, RunningBot, redis_available
 
 
 async def test_webhook_accepts_only_telegrams_secret(bot: RunningBot) -> None:
-    bot.app.settings.webhook_secret = SecretStr("s3cret-token")
-    runner = web.AppRunner(webhook_app(bot.app))
+    # A second worker of the same deployment, served by webhook instead of polling.
+    settings = bot.settings.model_copy(update={"webhook_secret": SecretStr("s3cret-token")})
+    async with application(settings) as webhook_worker:
+        await _post_updates_to_webhook(bot, webhook_worker)
+
+
+async def _post_updates_to_webhook(bot: RunningBot, webhook_worker: Application) -> None:
+    runner = web.AppRunner(webhook_app(webhook_worker))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    url = f"http://127.0.0.1:{port}{bot.app.settings.webhook_path}"
+    url = f"http://127.0.0.1:{port}{webhook_worker.settings.webhook_path}"
     await bot.client.user(5001).send("/start")  # the chat exists; polling takes this one
     update = {
         "update_id": 900001,

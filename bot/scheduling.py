@@ -1,0 +1,44 @@
+"""Scheduled work. Jobs are rebuilt at every start from settings (nothing is pickled), refer to
+module-level functions, and claim their run in the database when only one worker may do it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.routing import RoutingEngine
+from bot.services import routing_updates
+
+log = logging.getLogger(__name__)
+MODEL_REFRESH_MINUTES = 10
+
+
+def create_scheduler(
+    timezone: str,
+    retrain_hour: int,
+    engine: RoutingEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    training_csv: Path | None,
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
+    scheduler.add_job(
+        nightly_retrain, "cron", hour=retrain_hour, id="routing-retrain", replace_existing=True,
+        args=[engine, sessionmaker, training_csv, timezone], misfire_grace_time=3600, coalesce=True, max_instances=1,
+    )
+    scheduler.add_job(
+        routing_updates.refresh_if_newer, "interval", minutes=MODEL_REFRESH_MINUTES, id="routing-refresh",
+        replace_existing=True, args=[engine, sessionmaker], coalesce=True, max_instances=1,
+    )
+    return scheduler
+
+
+async def nightly_retrain(
+    engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession], training_csv: Path | None, timezone: str
+) -> None:
+    today = datetime.now(ZoneInfo(timezone)).date()
+    await routing_updates.retrain(engine, sessionmaker, training_csv, run_key=routing_updates.nightly_key(today))
