@@ -34,12 +34,14 @@ def main() -> None:
     parser.add_argument("--char-min", type=int, default=FeatureConfig.char_min)
     parser.add_argument("--svm-c", type=float, default=TrainingConfig.svm_c)
     parser.add_argument("--min-df", type=int, default=TrainingConfig.min_document_frequency)
+    parser.add_argument("--max-features", type=int, default=TrainingConfig.max_features)
     args = parser.parse_args()
 
     config = TrainingConfig(
         features=replace(FeatureConfig(), max_chars=args.max_chars, char_min=args.char_min),
         svm_c=args.svm_c,
         min_document_frequency=args.min_df,
+        max_features=args.max_features,
     )
     texts, labels = read_labelled_csv(args.data)
     features = featurize(Tokenizer(), texts, config.features)
@@ -47,9 +49,9 @@ def main() -> None:
     f1s, accuracies, seconds = [], [], []
     for fold, (train_rows, test_rows) in enumerate(StratifiedKFold(args.folds, shuffle=True, random_state=0).split(texts, y)):
         started = time.perf_counter()
-        model = fit([features[i] for i in train_rows], y[train_rows].tolist(), config)
+        model = fit(features.subset(train_rows), y[train_rows].tolist(), config)
         seconds.append(time.perf_counter() - started)
-        predicted = np.asarray(model.labels)[decision_scores(model, [features[i] for i in test_rows]).argmax(axis=1)]
+        predicted = np.asarray(model.labels)[decision_scores(model, features.subset(test_rows).messages).argmax(axis=1)]
         report = score(y[test_rows].tolist(), predicted.tolist())
         f1s.append(report.macro_f1)
         accuracies.append(report.accuracy)

@@ -3,6 +3,7 @@ module-level functions, and claim their run in the database when only one worker
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -40,5 +41,9 @@ def create_scheduler(
 async def nightly_retrain(
     engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession], training_csv: Path | None, timezone: str
 ) -> None:
+    base = await asyncio.to_thread(routing_updates.base_examples, training_csv)
+    if base is None:
+        log.warning("nightly retraining skipped: the training data %s is not available (GONGJIAN_ROUTING_TRAINING_DATA)", training_csv)
+        return
     today = datetime.now(ZoneInfo(timezone)).date()
-    await routing_updates.retrain(engine, sessionmaker, training_csv, run_key=routing_updates.nightly_key(today))
+    await routing_updates.retrain(engine, sessionmaker, base, run_key=routing_updates.nightly_key(today))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 
+from bot.config import Settings
 from bot.routing.default_data import DEFAULT_TRAINING_CSV, default_training_set
 from bot.routing.engine import DEFAULT_MODEL
 from bot.routing.evaluation import evaluate, format_table, read_labelled_csv
@@ -32,6 +35,9 @@ def add_route_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     evaluate_.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     _data_arguments(evaluate_)
     evaluate_.set_defaults(handler=cmd_eval)
+
+    retrain = route_commands.add_parser("retrain", help="retrain now with the stored corrections; running bots pick it up")
+    retrain.set_defaults(handler=cmd_retrain)
 
     build = route_commands.add_parser("build-default", help="rebuild the shipped default model")
     build.add_argument("--data", type=Path, default=DEFAULT_TRAINING_CSV, help="complaints_train.csv (see README)")
@@ -71,8 +77,8 @@ def cmd_train(args: argparse.Namespace, _settings: object) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, _settings: object) -> int:
-    tokenizer, model = _loaded(args.model)
     texts, labels = read_labelled_csv(args.data, args.text_column, args.label_column)
+    tokenizer, model = _loaded(args.model)
     report = evaluate(lambda text: model.predict(tokenizer, text, 3), texts, labels)
     print(format_table(report))
     print(json.dumps(report.summary()))
@@ -87,3 +93,29 @@ def cmd_build_default(args: argparse.Namespace, _settings: object) -> int:
     model.save(args.out)
     print(json.dumps({"n": len(texts), "labels": len(model.labels), "features": len(model.idf), "out": str(args.out)}))
     return 0
+
+
+def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.categories import load_categories
+    from bot.routing.engine import RoutingEngine
+    from bot.services import routing_updates
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+
+    base = routing_updates.base_examples(settings.routing_training_data)
+    if base is None:
+        print(f"The training data {settings.routing_training_data} is not available: set GONGJIAN_ROUTING_TRAINING_DATA.", file=sys.stderr)
+        return 1
+
+    async def run() -> int | None:
+        database = create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(database)
+            routing = RoutingEngine(load_categories(settings.categories_file))
+            return await routing_updates.retrain(routing, create_sessionmaker(database), base)
+        finally:
+            await database.dispose()
+
+    version = asyncio.run(run())
+    print(json.dumps({"version": version}))
+    return 0 if version is not None else 1

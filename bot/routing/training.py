@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.routing.features import FeatureConfig, MessageFeatures, extract
+from bot.routing.features import CharCoder, FeatureConfig, MessageFeatures, extract
 from bot.routing.model import LinearModel
-from bot.routing.tokenizer import Tokenizer
+from bot.routing.tokenizer import Tokenizer, normalize
 
 log = logging.getLogger(__name__)
 
@@ -34,43 +34,57 @@ class TrainingConfig:
     seed: int = 0
     # Keep only the features that weigh most for some category: the rest barely move a score
     # but cost memory and load time in the bot.
-    max_features: int | None = 200_000
+    max_features: int | None = 100_000
     svm_max_iterations: int = 3000
 
 
-def featurize(tokenizer: Tokenizer, texts: Sequence[str], config: FeatureConfig) -> list[MessageFeatures]:
-    return [extract(tokenizer, text, config) for text in texts]
+@dataclass(frozen=True)
+class Featurized:
+    """Training messages as features, with the character alphabet they were coded in."""
+
+    coder: CharCoder
+    messages: list[MessageFeatures]
+
+    def subset(self, rows: Sequence[int]) -> Featurized:
+        return Featurized(self.coder, [self.messages[i] for i in rows])
+
+
+def featurize(tokenizer: Tokenizer, texts: Sequence[str], config: FeatureConfig) -> Featurized:
+    coder = CharCoder.from_texts(normalize(text)[: config.max_chars] for text in texts)
+    return Featurized(coder, [extract(tokenizer, coder, text, config) for text in texts])
 
 
 def train(tokenizer: Tokenizer, texts: Sequence[str], labels: Sequence[str], config: TrainingConfig = TrainingConfig()) -> LinearModel:
-    features = featurize(tokenizer, texts, config.features)
-    model = fit(features, labels, config)
-    model.temperature = calibrate_temperature(features, labels, config)
+    featurized = featurize(tokenizer, texts, config.features)
+    model = fit(featurized, labels, config)
+    model.temperature = calibrate_temperature(featurized, labels, config)
     return model
 
 
-def fit(features: Sequence[MessageFeatures], labels: Sequence[str], config: TrainingConfig) -> LinearModel:
+def fit(featurized: Featurized, labels: Sequence[str], config: TrainingConfig) -> LinearModel:
     """Vocabularies and idf from these messages, then one NB-weighted SVM per category."""
     from sklearn.svm import LinearSVC
 
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise ValueError("training needs at least two categories")
-    word_vocabulary = _vocabulary((f.words for f in features), config.min_document_frequency, start=0)
-    char_vocabulary = _vocabulary((f.chars for f in features), config.min_document_frequency, start=len(word_vocabulary))
-    n_features = len(word_vocabulary) + len(char_vocabulary)
-    idf = _idf(features, word_vocabulary, char_vocabulary, n_features)
+    messages = featurized.messages
+    word_vocabulary = _word_vocabulary(messages, config.min_document_frequency)
+    char_codes = _char_vocabulary(messages, config.min_document_frequency)
+    n_features = len(word_vocabulary) + len(char_codes)
     model = LinearModel(
         labels=classes,
         word_vocabulary=word_vocabulary,
-        char_vocabulary=char_vocabulary,
-        idf=idf,
+        char_codes=char_codes,
+        coder=featurized.coder,
+        idf=np.ones(n_features, dtype=np.float32),
         weights=np.zeros((n_features, len(classes)), dtype=np.float32),
         bias=np.zeros(len(classes), dtype=np.float32),
         temperature=1.0,
         config=config.features,
     )
-    matrix = design_matrix(model, features)
+    model.idf = _idf(model, messages)
+    matrix = design_matrix(model, messages)
     present = matrix.copy()
     present.data[:] = 1.0
     y = np.asarray(labels)
@@ -87,38 +101,22 @@ def fit(features: Sequence[MessageFeatures], labels: Sequence[str], config: Trai
     return model
 
 
-def _prune(model: LinearModel, keep: int) -> LinearModel:
-    importance = np.abs(model.weights).max(axis=1)
-    kept = np.sort(np.argpartition(-importance, keep)[:keep])
-    new_row = {int(old): new for new, old in enumerate(kept)}
-    return LinearModel(
-        labels=model.labels,
-        word_vocabulary={f: new_row[r] for f, r in model.word_vocabulary.items() if r in new_row},
-        char_vocabulary={f: new_row[r] for f, r in model.char_vocabulary.items() if r in new_row},
-        idf=model.idf[kept],
-        weights=np.ascontiguousarray(model.weights[kept]),
-        bias=model.bias,
-        temperature=model.temperature,
-        config=model.config,
-    )
-
-
-def design_matrix(model: LinearModel, features: Sequence[MessageFeatures]):  # type: ignore[no-untyped-def]
+def design_matrix(model: LinearModel, messages: Sequence[MessageFeatures]):  # type: ignore[no-untyped-def]
     """Messages as rows, vectorised exactly as LinearModel.scores does it."""
     from scipy.sparse import csr_matrix
 
-    vectors = [model.vectorize(message) for message in features]
+    vectors = [model.vectorize(message) for message in messages]
     indptr = np.cumsum([0] + [len(rows) for rows, _ in vectors])
     indices = np.concatenate([rows for rows, _ in vectors]) if vectors else np.zeros(0, dtype=np.int64)
     values = np.concatenate([values for _, values in vectors]) if vectors else np.zeros(0, dtype=np.float32)
-    return csr_matrix((values, indices, indptr), shape=(len(features), len(model.idf)))
+    return csr_matrix((values, indices, indptr), shape=(len(messages), len(model.idf)))
 
 
-def decision_scores(model: LinearModel, features: Sequence[MessageFeatures]) -> np.ndarray:
-    return np.asarray(design_matrix(model, features) @ model.weights) + model.bias
+def decision_scores(model: LinearModel, messages: Sequence[MessageFeatures]) -> np.ndarray:
+    return np.asarray(design_matrix(model, messages) @ model.weights) + model.bias
 
 
-def calibrate_temperature(features: Sequence[MessageFeatures], labels: Sequence[str], config: TrainingConfig) -> float:
+def calibrate_temperature(featurized: Featurized, labels: Sequence[str], config: TrainingConfig) -> float:
     """The softmax temperature that makes out-of-fold probabilities most likely (least log loss)."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -132,8 +130,8 @@ def calibrate_temperature(features: Sequence[MessageFeatures], labels: Sequence[
     scores = np.zeros((len(y), len(classes)))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
     for train_rows, test_rows in splitter.split(np.zeros(len(y)), y):
-        fold_model = fit([features[i] for i in train_rows], y[train_rows].tolist(), config)
-        fold_scores = decision_scores(fold_model, [features[i] for i in test_rows])
+        fold_model = fit(featurized.subset(train_rows), y[train_rows].tolist(), config)
+        fold_scores = decision_scores(fold_model, featurized.subset(test_rows).messages)
         # A fold may lack a category; its column stays very negative.
         full = np.full((len(test_rows), len(classes)), -1e3)
         for column, label in enumerate(fold_model.labels):
@@ -151,21 +149,27 @@ def calibrate_temperature(features: Sequence[MessageFeatures], labels: Sequence[
     return best_temperature
 
 
-def _vocabulary(counters, min_df: int, start: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _word_vocabulary(messages: Sequence[MessageFeatures], min_df: int) -> dict[str, int]:
     document_frequency: Counter[str] = Counter()
-    for counts in counters:
-        document_frequency.update(counts.keys())
+    for message in messages:
+        document_frequency.update(message.words.keys())
     kept = sorted(f for f, df in document_frequency.items() if df >= min_df)
-    return {f: i for i, f in enumerate(kept, start=start)}
+    return {f: i for i, f in enumerate(kept)}
 
 
-def _idf(features: Sequence[MessageFeatures], words: dict[str, int], chars: dict[str, int], size: int) -> np.ndarray:
-    document_frequency = np.zeros(size)
-    for message in features:
-        for vocabulary, counts in ((words, message.words), (chars, message.chars)):
-            rows = [vocabulary[f] for f in counts if f in vocabulary]
-            document_frequency[rows] += 1
-    n = len(features)
+def _char_vocabulary(messages: Sequence[MessageFeatures], min_df: int) -> np.ndarray:
+    if not messages:
+        return np.zeros(0, dtype=np.int64)
+    codes, document_frequency = np.unique(np.concatenate([m.char_codes for m in messages]), return_counts=True)
+    return codes[document_frequency >= min_df]
+
+
+def _idf(model: LinearModel, messages: Sequence[MessageFeatures]) -> np.ndarray:
+    document_frequency = np.zeros(len(model.idf))
+    for message in messages:
+        rows, _ = model.vectorize(message)
+        document_frequency[rows] += 1
+    n = len(messages)
     return (np.log((1 + n) / (1 + document_frequency)) + 1).astype(np.float32)
 
 
@@ -173,3 +177,22 @@ def _nb_log_ratio(present, positive: np.ndarray, alpha: float) -> np.ndarray:  #
     p = np.asarray(present[positive].sum(axis=0)).ravel() + alpha
     q = np.asarray(present[~positive].sum(axis=0)).ravel() + alpha
     return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+
+
+def _prune(model: LinearModel, keep: int) -> LinearModel:
+    importance = np.abs(model.weights).max(axis=1)
+    kept = np.sort(np.argpartition(-importance, keep)[:keep])
+    n_words = len(model.word_vocabulary)
+    kept_words, kept_chars = kept[kept < n_words], kept[kept >= n_words] - n_words
+    new_word_row = {int(old): new for new, old in enumerate(kept_words)}
+    return LinearModel(
+        labels=model.labels,
+        word_vocabulary={f: new_word_row[r] for f, r in model.word_vocabulary.items() if r in new_word_row},
+        char_codes=model.char_codes[kept_chars],
+        coder=model.coder,
+        idf=model.idf[kept],
+        weights=np.ascontiguousarray(model.weights[kept]),
+        bias=model.bias,
+        temperature=model.temperature,
+        config=model.config,
+    )

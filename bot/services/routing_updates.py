@@ -4,6 +4,7 @@ and pick up a model another worker trained."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def base_examples(training_csv: Path | None) -> list[Example] | None:
 
 
 async def retrain(
-    engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession], training_csv: Path | None, *, run_key: str | None = None
+    engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession], base: Sequence[Example], *, run_key: str | None = None
 ) -> int | None:
     """Retrain on the base examples plus every correction, store the model, and use it.
 
@@ -58,16 +59,12 @@ async def retrain(
     pick the result up from the database. Returns the stored version, or None when nothing was
     trained.
     """
-    base = base_examples(training_csv)
-    if base is None:
-        log.warning("retraining skipped: the training data %s is not available (GONGJIAN_ROUTING_TRAINING_DATA)", training_csv)
-        return None
     if run_key is not None and not await _claim(sessionmaker, RETRAIN_JOB, run_key):
         log.info("another worker retrains the router for %s", run_key)
         return None
     async with sessionmaker() as session:
         corrections = await correction_examples(session)
-    blob = await engine.retrain(base + corrections * CORRECTION_WEIGHT)
+    blob = await engine.retrain([*base, *corrections * CORRECTION_WEIGHT])
     if blob is None:
         return None
     async with sessionmaker.begin() as session:
