@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
+from bot.i18n import _
 from bot.routing.default_data import DEFAULT_TRAINING_CSV, default_training_set
 from bot.routing.engine import DEFAULT_MODEL
 from bot.routing.evaluation import evaluate, format_table, read_labelled_csv
@@ -104,7 +105,7 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
 
     base = routing_updates.base_examples(settings.routing_training_data)
     if base is None:
-        print(f"The training data {settings.routing_training_data} is not available: set GONGJIAN_ROUTING_TRAINING_DATA.", file=sys.stderr)
+        print(_("The training data {path} is not available: set GONGJIAN_ROUTING_TRAINING_DATA.").format(path=settings.routing_training_data), file=sys.stderr)
         return 1
 
     async def run() -> int | None:
