@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,5 +91,11 @@ def evaluate(classify: Callable[[str], list[Prediction]], texts: Sequence[str], 
 def format_table(report: Report) -> str:
     lines = [f"{'category':<24} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
     for c in report.classes:
-        lines.append(f"{c.label:<24} {c.precision:>9.4f} {c.recall:>9.4f} {c.f1:>9.4f} {c.support:>8}")
+        lines.append(f"{_pad(c.label, 24)} {c.precision:>9.4f} {c.recall:>9.4f} {c.f1:>9.4f} {c.support:>8}")
     return "\n".join(lines)
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align in a terminal, where a Chinese character takes two columns."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - shown)
