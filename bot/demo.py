@@ -11,13 +11,17 @@ import asyncio
 import logging
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 from decimal import Decimal
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import application, polling_in_background
+from bot.app import Application, application, polling_in_background
 from bot.config import Settings
 from bot.emulator import BotApiEmulator, ChatMessage, EmulatorClient, UserChat
 from bot.i18n import _, set_locale
@@ -159,29 +163,51 @@ class Terminal:
             print(text)
 
 
+@dataclass
+class OfflineBot:
+    app: Application
+    emulator: BotApiEmulator
+    client: EmulatorClient
+    sample: SampleCommunity
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        return self.app.sessionmaker
+
+
+@asynccontextmanager
+async def offline_bot(database_url: str, emulator: BotApiEmulator | None = None, **settings: Any) -> AsyncIterator[OfflineBot]:
+    """The real bot, polling a local Bot API emulator, on a database seeded with the sample."""
+    emulator = emulator or BotApiEmulator()
+    sample = await seed_sample(database_url)
+    base_url = await emulator.start()
+    try:
+        configured = Settings(
+            bot_token=SecretStr(emulator.token), telegram_api_url=base_url, database_url=database_url, _env_file=None, **settings
+        )
+        async with application(configured) as app, polling_in_background(app), EmulatorClient(base_url) as client:
+            yield OfflineBot(app, emulator, client, sample)
+    finally:
+        await emulator.stop()
+
+
 async def run_demo(locale: str, lines: asyncio.Queue[str | None] | None = None) -> None:
     set_locale(locale)
     # The conversation is the demo; routine log lines would only hide it.
     for name in ("aiogram", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    emulator = BotApiEmulator()
     with tempfile.TemporaryDirectory(prefix="gongjian-demo-") as folder:
-        database_url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
-        sample = await seed_sample(database_url)
-        base_url = await emulator.start()
-        settings = Settings(
-            bot_token=SecretStr(emulator.token), telegram_api_url=base_url, database_url=database_url, default_locale=locale, redis_url=None
-        )
-        try:
-            async with application(settings) as app, polling_in_background(app), EmulatorClient(base_url) as client:
-                terminal = Terminal(client, sample)
-                print(terminal.intro())
-                queue = lines or _stdin_lines()
-                while (line := await queue.get()) is not None:
-                    if not await terminal.handle(line):
-                        break
-        finally:
-            await emulator.stop()
+        async with offline_bot(f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}", default_locale=locale) as bot:
+            terminal = Terminal(bot.client, bot.sample)
+            print(terminal.intro())
+            queue = lines or _stdin_lines()
+            while (line := await queue.get()) is not None:
+                if not await terminal.handle(line):
+                    break
 
 
 def _stdin_lines() -> asyncio.Queue[str | None]:

@@ -89,8 +89,7 @@ async def _ask_for_unit_or_room(message: Message, session: AsyncSession, invite:
 async def unit_chosen(
     query: CallbackQuery, callback_data: UnitChoice, session: AsyncSession, state: FSMContext, callback_answer: CallbackAnswer
 ) -> None:
-    building_id = await _building_in_progress(state)
-    if building_id is None or callback_data.unit_id not in dict(await places.units_of_building(session, building_id)):
+    if not await _unit_being_joined(session, state, callback_data.unit_id):
         _stale(callback_answer)
         return
     await state.update_data(unit_id=callback_data.unit_id)
@@ -101,8 +100,7 @@ async def unit_chosen(
 async def room_page(
     query: CallbackQuery, callback_data: RoomPage, session: AsyncSession, state: FSMContext, callback_answer: CallbackAnswer
 ) -> None:
-    building_id = await _building_in_progress(state)
-    if building_id is None or callback_data.unit_id not in dict(await places.units_of_building(session, building_id)):
+    if not await _unit_being_joined(session, state, callback_data.unit_id):
         _stale(callback_answer)
         return
     await _show_rooms(query, session, callback_data.unit_id, callback_data.page)
@@ -152,6 +150,12 @@ async def typed_room(message: Message, session: AsyncSession, person: Person, st
         await message.answer(_("Room {room} exists in several units. Which unit do you live in?").format(room=escape(room)), reply_markup=units_keyboard(units))
         return
     await message.answer(_("There is no room {room} in this building. Please check the number, or press your room above.").format(room=escape(room[:50])))
+
+
+async def _unit_being_joined(session: AsyncSession, state: FSMContext, unit_id: int) -> bool:
+    """Whether the unit lies in the building this person is joining: button data can be forged."""
+    building_id = await _building_in_progress(state)
+    return building_id is not None and unit_id in dict(await places.units_of_building(session, building_id))
 
 
 async def _building_in_progress(state: FSMContext) -> int | None:

@@ -8,18 +8,14 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import Application, application, polling_in_background
-from bot.config import Settings
-from bot.demo import SampleCommunity, seed_sample
-from bot.emulator import BotApiEmulator, EmulatorClient
+from bot.demo import OfflineBot, offline_bot
+from bot.emulator import BotApiEmulator
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
@@ -83,14 +79,7 @@ async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[As
     await engine.dispose()
 
 
-@dataclass
-class RunningBot:
-    app: Application
-    emulator: BotApiEmulator
-    client: EmulatorClient
-    sample: SampleCommunity
-    sessionmaker: async_sessionmaker[AsyncSession]
-    settings: Settings
+RunningBot = OfflineBot
 
 
 @asynccontextmanager
@@ -100,17 +89,8 @@ async def running_bot(
     emulator = BotApiEmulator(**emulator_options)  # type: ignore[arg-type]
     if before_start is not None:
         before_start(emulator)
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    sample = await seed_sample(database_url)
-    base_url = await emulator.start()
-    settings = Settings(
-        bot_token=SecretStr(emulator.token), telegram_api_url=base_url, database_url=database_url, redis_url=redis_url, _env_file=None
-    )
-    try:
-        async with application(settings) as app, polling_in_background(app), EmulatorClient(base_url) as client:
-            yield RunningBot(app, emulator, client, sample, app.sessionmaker, settings)
-    finally:
-        await emulator.stop()
+    async with offline_bot(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", emulator, redis_url=redis_url) as bot:
+        yield bot
 
 
 @pytest.fixture
