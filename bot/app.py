@@ -14,6 +14,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
@@ -129,7 +130,10 @@ async def run_polling(settings: Settings) -> None:
 async def poll(app: Application, *, concurrent: bool = True) -> None:
     """Long polling until stopped (a signal, or `stop_polling`). `concurrent=False` handles one
     update at a time: tests and the demo rely on that to know when an update is finished."""
-    await app.bot.delete_webhook(drop_pending_updates=False)
+    try:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+    except TelegramAPIError as error:  # a server without webhooks may refuse; polling works all the same
+        log.warning("deleteWebhook was refused: %s", error)
     await app.dispatcher.start_polling(
         app.bot, settings=app.settings, handle_as_tasks=concurrent, polling_timeout=10, handle_signals=concurrent
     )

@@ -198,7 +198,7 @@ async def offline_bot(database_url: str, emulator: BotApiEmulator | None = None,
 async def run_demo(locale: str, lines: asyncio.Queue[str | None] | None = None) -> None:
     set_locale(locale)
     # The conversation is the demo; routine log lines would only hide it.
-    for name in ("aiogram", "alembic"):
+    for name in ("aiogram", "alembic", "apscheduler", "bot"):
         logging.getLogger(name).setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="gongjian-demo-") as folder:
         async with offline_bot(f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}", default_locale=locale) as bot:
