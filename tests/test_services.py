@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo import sample_households
+from bot.scheduling import forget_old_updates
 from bot.services import access, audit, invites, people, places
 from bot.services.errors import DomainError
-from storage.models import AuditEntry, Building, Membership, Role, ScopeKind
+from storage.models import AuditEntry, Building, Membership, ProcessedUpdate, Role, ScopeKind, utcnow
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -87,3 +89,12 @@ async def test_reimport_updates_changed_areas_only(sessionmaker: Sessions) -> No
     async with sessionmaker.begin() as session:
         summary = await places.import_households(session, changed)
     assert summary.updated_households == 1 and summary.unchanged_households == len(rows) - 1 and not summary.created
+
+
+async def test_old_processed_updates_are_forgotten(sessionmaker: Sessions) -> None:
+    async with sessionmaker.begin() as session:
+        session.add(ProcessedUpdate(channel="telegram", update_id=1, processed_at=utcnow() - timedelta(days=8)))
+        session.add(ProcessedUpdate(channel="telegram", update_id=2, processed_at=utcnow() - timedelta(hours=1)))
+    assert await forget_old_updates(sessionmaker) == 1
+    async with sessionmaker() as session:
+        assert list(await session.scalars(select(ProcessedUpdate.update_id))) == [2]
