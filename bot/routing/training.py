@@ -22,6 +22,8 @@ from bot.routing.model import LinearModel
 from bot.routing.tokenizer import Tokenizer, normalize
 
 log = logging.getLogger(__name__)
+# Tuning a bias per category on held-out folds needs enough examples of each, or it chases noise.
+MIN_EXAMPLES_FOR_OFFSETS = 100
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,10 @@ def calibrate(model: LinearModel, featurized: Featurized, labels: Sequence[str],
         log.info("too few examples per category to calibrate; temperature stays 1")
         return
     scores, truth = _out_of_fold_scores(featurized, labels, config, folds, model.labels)
+    if min(Counter(labels).values()) >= MIN_EXAMPLES_FOR_OFFSETS:
+        offsets = _macro_f1_offsets(scores, truth)
+        scores += offsets
+        model.bias += offsets.astype(np.float32)
     if config.catch_all_label in model.labels:
         column = model.labels.index(config.catch_all_label)
         offset = _catch_all_offset(scores, truth, column)
@@ -152,6 +158,23 @@ def _out_of_fold_scores(
             full[:, classes.index(label)] = fold_scores[:, column]
         scores[test_rows] = full
     return scores, np.array([classes.index(label) for label in y])
+
+
+def _macro_f1_offsets(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-category bias shifts that raise out-of-fold macro-F1 (coordinate ascent, two rounds)."""
+    from sklearn.metrics import f1_score
+
+    offsets = np.zeros(scores.shape[1])
+    best = f1_score(truth, np.argmax(scores, axis=1), average="macro")
+    for _ in range(2):
+        for column in range(scores.shape[1]):
+            for shift in np.linspace(-0.3, 0.3, 13):
+                trial = offsets.copy()
+                trial[column] = shift
+                f1 = f1_score(truth, np.argmax(scores + trial, axis=1), average="macro")
+                if f1 > best + 1e-9:
+                    best, offsets = f1, trial
+    return offsets
 
 
 def _catch_all_offset(scores: np.ndarray, truth: np.ndarray, column: int) -> float:
