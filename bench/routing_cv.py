@@ -45,13 +45,17 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-chars", type=int, default=FeatureConfig.max_chars)
     parser.add_argument("--char-min", type=int, default=FeatureConfig.char_min)
+    parser.add_argument("--char-max", type=int, default=FeatureConfig.char_max)
+    parser.add_argument("--max-word-chars", type=int, default=FeatureConfig.max_word_chars)
     parser.add_argument("--svm-c", type=float, default=TrainingConfig.svm_c)
     parser.add_argument("--min-df", type=int, default=TrainingConfig.min_document_frequency)
     parser.add_argument("--max-features", type=int, default=TrainingConfig.max_features)
     args = parser.parse_args()
 
     config = TrainingConfig(
-        features=replace(FeatureConfig(), max_chars=args.max_chars, char_min=args.char_min),
+        features=replace(
+            FeatureConfig(), max_chars=args.max_chars, char_min=args.char_min, char_max=args.char_max, max_word_chars=args.max_word_chars
+        ),
         svm_c=args.svm_c,
         min_document_frequency=args.min_df,
         max_features=args.max_features,

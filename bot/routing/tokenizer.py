@@ -11,9 +11,6 @@ from pathlib import Path
 import jieba
 
 DOMAIN_WORDS = Path(__file__).with_name("data") / "domain_words.txt"
-# Words of a long message beyond this many characters add little to its category but cost
-# segmentation time; its character n-grams still cover the whole text.
-MAX_SEGMENTED_CHARS = 200
 # jieba's dictionary holds 349,046 words; its prefix table takes some 60 MB in the bot. The
 # words seen fewer than this many times in jieba's corpus (300,000 of them: names, rare
 # idioms) barely change a category, and character n-grams cover them anyway.
@@ -50,7 +47,7 @@ class Tokenizer:
         """jieba words of normalised text (see `normalize`), punctuation left out."""
         if not self._ready:
             self.initialize()
-        return [w for w in self._jieba.lcut(normalized_text[:MAX_SEGMENTED_CHARS], HMM=False) if w.isalnum()]
+        return [w for w in self._jieba.lcut(normalized_text, HMM=False) if w.isalnum()]
 
 
 def _common_words(min_frequency: int) -> io.BytesIO:
