@@ -132,3 +132,11 @@ def test_run_without_a_token_says_what_to_set(capsys: pytest.CaptureFixture[str]
 def test_db_upgrade(capsys: pytest.CaptureFixture[str], database: Path) -> None:
     assert main(["db", "upgrade"]) == 0
     assert database.exists() and "最新" in capsys.readouterr().out
+
+
+def test_settings_are_read_from_a_dot_env_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["import", "households", str(write_csv(tmp_path / "h.csv", ROWS))])
+    (tmp_path / ".env").write_text("GONGJIAN_BOT_USERNAME=from_dot_env_bot\n", encoding="utf-8")  # the working folder
+    capsys.readouterr()
+    assert main(["invite", "building", "1", "--out", str(tmp_path / "qr.png")]) == 0
+    assert "https://t.me/from_dot_env_bot?start=" in capsys.readouterr().out
