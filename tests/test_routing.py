@@ -64,7 +64,8 @@ def test_train_classify_and_eval_on_any_label_set(tmp_path: Path, capsys: pytest
     scores = [float(line.split("\t")[1]) for line in lines]
     assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0001
 
-    test = write_csv(tmp_path / "test.csv", [("香蕉苹果", "fruit"), ("今天下大雨", "weather"), ("篮球比赛", "sport")], columns=("message", "topic"))
+    # A second category after the primary one counts as the primary alone.
+    test = write_csv(tmp_path / "test.csv", [("香蕉苹果", "fruit"), ("今天下大雨", "weather;sport"), ("篮球比赛", "sport")], columns=("message", "topic"))
     assert main(["route", "eval", "--model", str(model), "--data", str(test), "--text-column", "message", "--label-column", "topic"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(out[-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -40,13 +41,18 @@ class Report:
         }
 
 
+# A message may name a second category after its primary one ("water;drainage"): the primary,
+# first, is the one a message is trained and scored on.
+SECONDARY_LABELS = re.compile(r"\s*[;|,/、]\s*")
+
+
 def read_labelled_csv(path: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
     with Path(path).open(encoding="utf-8-sig", newline="") as file:
         reader = csv.DictReader(file)
         missing = {text_column, label_column} - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path}: no column {', '.join(sorted(missing))} (columns: {', '.join(reader.fieldnames or ())})")
-        rows = [(row[text_column] or "", (row[label_column] or "").strip()) for row in reader]
+        rows = [(row[text_column] or "", SECONDARY_LABELS.split((row[label_column] or "").strip())[0]) for row in reader]
     rows = [(text, label) for text, label in rows if label]
     return [t for t, _ in rows], [label for _, label in rows]
 
