@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-
-from handlers.feature_router import FeatureRouter
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import _
+from handlers.feature_router import FeatureRouter
 
 router = FeatureRouter("errors")
 log = logging.getLogger(__name__)

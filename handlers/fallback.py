@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from aiogram import F
-
-from handlers.feature_router import FeatureRouter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.i18n import _
+from handlers.feature_router import FeatureRouter
 
 router = FeatureRouter("fallback")
 

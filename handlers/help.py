@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from handlers.feature_router import FeatureRouter
 from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import _
 from bot.services import access
 from handlers.commands import commands_for
+from handlers.feature_router import FeatureRouter
 from handlers.render import role_name
 from storage.models import Person, Role
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from aiogram import F
-
-from handlers.feature_router import FeatureRouter
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -15,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import _, current_locale
 from bot.services import invites, people, places
 from handlers.callbacks import RoomChoice, RoomPage, UnitChoice
+from handlers.feature_router import FeatureRouter
 from handlers.keyboards import rooms_keyboard, units_keyboard
 from handlers.render import address_line, escape
 from storage.models import Person

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from handlers.feature_router import FeatureRouter
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import _, normalize_locale, set_locale
 from bot.services import access, people, places
 from handlers.callbacks import LanguageChoice
+from handlers.feature_router import FeatureRouter
 from handlers.keyboards import language_keyboard
 from handlers.render import address_line, grant_line
 from storage.models import Person, PlaceKind
