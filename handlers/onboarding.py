@@ -57,7 +57,7 @@ async def redeem_code(message: Message, code: str, session: AsyncSession, person
         result = await invites.redeem(session, code, person.id)
     except invites.InviteError as error:
         await state.set_state(Joining.waiting_code)
-        await message.answer(error.render(current_locale()))
+        await message.answer(error.render(current_locale(), escape))
         return
     if isinstance(result, invites.BuildingInvite):
         await state.set_state(Joining.choosing_room)

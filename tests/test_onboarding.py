@@ -76,6 +76,8 @@ async def test_unknown_and_overlong_codes_are_refused_politely(bot: RunningBot) 
     assert "无效" in unknown.text
     [retry] = await resident.send("ALSOBAD2")  # still waiting for a code
     assert "无效" in retry.text
+    [markup] = await resident.send("<b>ABC&")  # what a person typed is shown as typed, never as markup
+    assert "<b>ABC&" in markup.text and "无效" in markup.text
     [too_long] = await resident.send("码" * 5000)
     assert "太长" in too_long.text
     assert await memberships_of(bot, 2005) == []

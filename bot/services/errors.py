@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.i18n import translate
@@ -13,5 +14,8 @@ class DomainError(Exception):
         self.message = message
         self.params = params
 
-    def render(self, locale: str) -> str:
-        return translate(locale, self.message).format(**self.params)
+    def render(self, locale: str, quote: Callable[[str], str] = str) -> str:
+        """The message in `locale`; `quote` makes what a person typed safe for the channel
+        (HTML escaping on Telegram)."""
+        params = {key: quote(value) if isinstance(value, str) else value for key, value in self.params.items()}
+        return translate(locale, self.message).format(**params)

@@ -7,7 +7,7 @@ stops the import before anything is written.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -60,8 +60,8 @@ class ImportRowError(DomainError):
         super().__init__(message, row=row, **params)
         self.row = row
 
-    def render(self, locale: str) -> str:
-        reason = super().render(locale)
+    def render(self, locale: str, quote: Callable[[str], str] = str) -> str:
+        reason = super().render(locale, quote)
         return translate(locale, N_("Line {row}: {reason} Nothing was imported.")).format(row=self.row, reason=reason)
 
 
