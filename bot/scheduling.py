@@ -54,7 +54,7 @@ async def nightly_retrain(
         log.warning("nightly retraining skipped: the training data %s is not available (GONGJIAN_ROUTING_TRAINING_DATA)", training_csv)
         return
     today = datetime.now(ZoneInfo(timezone)).date()
-    await routing_updates.retrain(engine, sessionmaker, base, run_key=routing_updates.nightly_key(today))
+    await routing_updates.retrain(engine, sessionmaker, base, run_key=today.isoformat())
 
 
 async def forget_old_updates(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

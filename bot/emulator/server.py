@@ -309,9 +309,7 @@ class BotApiEmulator:
 
     async def api_answercallbackquery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
-        if query_id not in self.callback_answers:
-            raise bad_request("query is too old and response timeout expired or query ID is invalid")
-        if self.callback_answers[query_id] is not None:
+        if self.callback_answers.get(query_id, "unknown") is not None:  # unknown, or answered already
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
         self.callback_answers[query_id] = {"text": params.get("text"), "show_alert": _truthy(params.get("show_alert"))}
         return True

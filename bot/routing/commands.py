@@ -66,15 +66,20 @@ def cmd_classify(args: argparse.Namespace, _settings: object) -> int:
 
 
 def cmd_train(args: argparse.Namespace, _settings: object) -> int:
+    texts, labels = read_labelled_csv(args.data, args.text_column, args.label_column)
+    _train_and_save(texts, labels, args.out)
+    return 0
+
+
+def _train_and_save(texts: list[str], labels: list[str], out: Path) -> None:
+    """Train, write the model, and print one JSON line of what was made."""
     from bot.routing.training import train
 
-    texts, labels = read_labelled_csv(args.data, args.text_column, args.label_column)
     started = time.perf_counter()
     model = train(Tokenizer(), texts, labels)
-    model.save(args.out)
+    model.save(out)
     print(json.dumps({"n": len(texts), "labels": model.labels, "features": len(model.idf), "temperature": round(model.temperature, 4),
-                      "seconds": round(time.perf_counter() - started, 1), "out": str(args.out)}, ensure_ascii=False))
-    return 0
+                      "seconds": round(time.perf_counter() - started, 1), "out": str(out)}, ensure_ascii=False))
 
 
 def cmd_eval(args: argparse.Namespace, _settings: object) -> int:
@@ -87,12 +92,8 @@ def cmd_eval(args: argparse.Namespace, _settings: object) -> int:
 
 
 def cmd_build_default(args: argparse.Namespace, _settings: object) -> int:
-    from bot.routing.training import train
-
     texts, labels = default_training_set(args.data)
-    model = train(Tokenizer(), texts, labels)
-    model.save(args.out)
-    print(json.dumps({"n": len(texts), "labels": len(model.labels), "features": len(model.idf), "out": str(args.out)}))
+    _train_and_save(texts, labels, args.out)
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -83,8 +82,4 @@ async def _claim(sessionmaker: async_sessionmaker[AsyncSession], job: str, run_k
         return True
     except IntegrityError:
         return False
-
-
-def nightly_key(day: date) -> str:
-    return day.isoformat()
 
