@@ -16,6 +16,7 @@ from bot.categories import load_categories
 from bot.cli import main
 from bot.routing import DEFAULT_MODEL, Example, LinearModel, RoutingEngine, Tokenizer
 from bot.routing.default_data import seed_examples
+from bot.routing.tokenizer import normalize
 from bot.routing.training import TrainingConfig, train
 from bot.services import corrections, routing_updates
 from storage.models import CategoryCorrection, RoutingModelVersion
@@ -185,3 +186,10 @@ async def test_retraining_learns_corrections_and_reaches_other_workers(
     async with sessionmaker() as session:
         stored = await session.scalar(select(RoutingModelVersion).where(RoutingModelVersion.id == version))
         assert stored is not None and stored.corrections == 2 and stored.examples == len(seeds())
+
+
+def test_segmentation_keeps_domain_words_whole_and_drops_punctuation(tokenizer: Tokenizer) -> None:
+    words = tokenizer.words(normalize("楼道里的下水管又堵了，臭得不行！加装电梯的事也没人管。"))
+    assert {"楼道", "下水管", "加装电梯"} <= set(words)
+    assert "，" not in words and "!" not in words
+    assert words[-1] == "管"  # the whole message is segmented, not only its opening
