@@ -26,15 +26,15 @@ PAIR_JOINER = "\x1f"  # never inside a word: words are alphanumeric
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    word_pairs: bool = True
-    # Words beyond this many characters of a long message add little to its category but cost
-    # segmentation time (jieba is the slowest step); character n-grams still reach further.
-    max_word_chars: int = 200
+    # Adjacent word pairs measured no better than single words once words come from the whole
+    # message (docs/benchmarks.md), and they double the vocabulary.
+    word_pairs: bool = False
+    # Words and character n-grams come from at most this many characters: a few messages run
+    # to thousands, their opening says what they are about, and the rest only costs time.
+    max_word_chars: int = 2000
     char_min: int = 1
     char_max: int = 3
-    # Character n-grams are taken from at most this many characters: a few messages run to
-    # thousands, and their opening says what they are about.
-    max_chars: int = 500
+    max_chars: int = 1000
 
 
 @dataclass(frozen=True)
