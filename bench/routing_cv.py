@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--char-max", type=int, default=FeatureConfig.char_max)
     parser.add_argument("--max-word-chars", type=int, default=FeatureConfig.max_word_chars)
     parser.add_argument("--svm-c", type=float, default=TrainingConfig.svm_c)
+    parser.add_argument("--nb-smoothing", type=float, default=TrainingConfig.nb_smoothing)
     parser.add_argument("--min-df", type=int, default=TrainingConfig.min_document_frequency)
     parser.add_argument("--plain-svm-share", type=float, default=TrainingConfig.plain_svm_share)
     parser.add_argument("--word-pairs", action=argparse.BooleanOptionalAction, default=FeatureConfig.word_pairs)
@@ -63,6 +64,7 @@ def main() -> None:
         ),
         plain_svm_share=args.plain_svm_share,
         svm_c=args.svm_c,
+        nb_smoothing=args.nb_smoothing,
         min_document_frequency=args.min_df,
         max_features=args.max_features,
     )
