@@ -5,7 +5,9 @@
 Prints per-fold figures, then one JSON line: macro_f1, accuracy (means over folds), and the
 training time per fold. With --default, also top-1 and top-3 over the real messages about
 compound life in each test fold (the kind the targets are about) and how many real messages
-outside it go to `other`; the with_written_ figures count our written examples too.
+outside it go to `other`; the with_written_ figures count our written examples too. With
+--calibrate, also how well the probabilities are calibrated (ece) and, at the bot's threshold
+for asking the resident to choose, how often it asks and how often it is right when it does not.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.routing.default_data import default_training_set, seed_examples  # noqa: E402
+from bot.routing.engine import CONFIDENT  # noqa: E402
 from bot.routing.evaluation import read_labelled_csv, score  # noqa: E402
 from bot.routing.features import FeatureConfig  # noqa: E402
 from bot.routing.tokenizer import Tokenizer  # noqa: E402
@@ -37,6 +40,20 @@ def _compound_life_figures(model, messages, truth: np.ndarray) -> tuple[float, f
     top3 = float((ranked[inside] == truth[inside, None]).any(axis=1).mean())
     other = float((ranked[~inside, 0] == "other").mean())
     return top1, top3, other
+
+
+def _reliability(confidence: np.ndarray, correct: np.ndarray) -> dict[str, float]:
+    """How far the top probability is from how often it is right (expected calibration error
+    over ten equal bins), and how the bot fares at its threshold for asking the resident."""
+    bins = np.minimum((confidence * 10).astype(int), 9)
+    ece = sum(abs(correct[bins == b].mean() - confidence[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any())
+    for low, high in ((0.0, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 0.95), (0.95, 1.01)):
+        band = (confidence >= low) & (confidence < high)
+        if band.any():
+            print(f"top probability {low:.2f}-{min(high, 1.0):.2f}: {band.sum()} messages, mean {confidence[band].mean():.3f}, right {correct[band].mean():.3f}")
+    confident = confidence >= CONFIDENT
+    return {"ece": round(float(ece), 4), "asks_share": round(float(1 - confident.mean()), 4),
+            "right_when_not_asking": round(float(correct[confident].mean()), 4)}
 
 
 def main() -> None:
@@ -72,6 +89,7 @@ def main() -> None:
     features = featurize(Tokenizer(), texts, config.features)
     y = np.asarray(labels)
     f1s, accuracies, seconds = [], [], []
+    confidence, correct = np.zeros(len(texts)), np.zeros(len(texts), dtype=bool)
     compound_life: list[tuple[float, float, float]] = []
     real_compound_life: list[tuple[float, float, float]] = []
     # The default set ends with the sentences we wrote; the targets are about real messages.
@@ -82,7 +100,10 @@ def main() -> None:
         if args.calibrate:
             calibrate(model, features.subset(train_rows), y[train_rows].tolist(), config)
         seconds.append(time.perf_counter() - started)
-        predicted = np.asarray(model.labels)[decision_scores(model, features.subset(test_rows).messages).argmax(axis=1)]
+        test_scores = decision_scores(model, features.subset(test_rows).messages)
+        predicted = np.asarray(model.labels)[test_scores.argmax(axis=1)]
+        confidence[test_rows] = model.probabilities(test_scores).max(axis=1)
+        correct[test_rows] = predicted == y[test_rows]
         report = score(y[test_rows].tolist(), predicted.tolist())
         f1s.append(report.macro_f1)
         accuracies.append(report.accuracy)
@@ -91,7 +112,7 @@ def main() -> None:
             real_test_rows = test_rows[test_rows < real_rows]
             real_compound_life.append(_compound_life_figures(model, features.subset(real_test_rows).messages, y[real_test_rows]))
         print(f"fold {fold + 1}: macro_f1 {report.macro_f1:.4f} accuracy {report.accuracy:.4f} ({seconds[-1]:.0f} s)", flush=True)
-    extra = {}
+    extra = _reliability(confidence, correct) if args.calibrate else {}
     if compound_life:
         for prefix, figures in (("", real_compound_life), ("with_written_", compound_life)):
             top1, top3, other = np.mean(figures, axis=0)

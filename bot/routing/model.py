@@ -77,9 +77,10 @@ class LinearModel:
         return values @ self.weights[rows] + self.bias
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Softmax at the fitted temperature, over the last axis (one message or a row per message)."""
         z = scores / self.temperature
-        z = np.exp(z - z.max())
-        return z / z.sum()
+        z = np.exp(z - z.max(axis=-1, keepdims=True))
+        return z / z.sum(axis=-1, keepdims=True)
 
     def predict(self, tokenizer: Tokenizer, text: str, k: int = 3) -> list[Prediction]:
         probabilities = self.probabilities(self.scores(self.features(tokenizer, text)))
