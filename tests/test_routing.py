@@ -8,6 +8,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -193,3 +194,11 @@ def test_segmentation_keeps_domain_words_whole_and_drops_punctuation(tokenizer: 
     assert {"楼道", "下水管", "加装电梯"} <= set(words)
     assert "，" not in words and "!" not in words
     assert words[-1] == "管"  # the whole message is segmented, not only its opening
+
+
+def test_probabilities_of_many_messages_match_one_at_a_time(tokenizer: Tokenizer, seed_model: LinearModel) -> None:
+    texts = ["楼道灯坏了一个月没人修", "电梯又困人了", "小区门口烧烤太吵"]
+    one_by_one = [seed_model.probabilities(seed_model.scores(seed_model.features(tokenizer, t))) for t in texts]
+    together = seed_model.probabilities(np.stack([seed_model.scores(seed_model.features(tokenizer, t)) for t in texts]))
+    assert np.allclose(together, np.stack(one_by_one))
+    assert np.allclose(together.sum(axis=1), 1.0)
