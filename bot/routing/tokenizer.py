@@ -64,7 +64,10 @@ def _rjieba_extension() -> ModuleType:
     if package is None or package.submodule_search_locations is None:
         raise ImportError("rjieba is not installed")
     folder = Path(next(iter(package.submodule_search_locations)))
-    library = next(folder.glob("rjieba*.so"), None) or next(folder.glob("rjieba*.pyd"))
+    candidates = [folder / f"rjieba{suffix}" for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    library = next((path for path in candidates if path.exists()), None)
+    if library is None:
+        raise ImportError(f"rjieba's compiled module is not in {folder}")
     loader = importlib.machinery.ExtensionFileLoader("rjieba.rjieba", str(library))
     spec = importlib.util.spec_from_file_location("rjieba.rjieba", library, loader=loader)
     assert spec is not None

@@ -71,7 +71,8 @@ def train(tokenizer: Tokenizer, texts: Sequence[str], labels: Sequence[str], con
 
 
 def fit(featurized: Featurized, labels: Sequence[str], config: TrainingConfig) -> LinearModel:
-    """Vocabularies and idf from these messages, then one NB-weighted SVM per category."""
+    """Vocabularies and idf from these messages, then per category an NB-weighted SVM blended
+    with a plain one."""
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise ValueError("training needs at least two categories")
@@ -110,7 +111,7 @@ def fit(featurized: Featurized, labels: Sequence[str], config: TrainingConfig) -
     # plain SVM's different mistakes are averaged away at no cost in memory or time. Each is
     # put on the same scale (its training scores' spread) before they are mixed.
     nb_spread = _spread(matrix, nb_weights, nb_bias)
-    plain_spread = _spread(matrix, plain_weights, plain_bias)
+    plain_spread = _spread(matrix, plain_weights, plain_bias) if share > 0 else 1.0
     model.weights = ((1 - share) * nb_weights / nb_spread + share * plain_weights / plain_spread).astype(np.float32)
     model.bias = ((1 - share) * nb_bias / nb_spread + share * plain_bias / plain_spread).astype(np.float32)
     if config.max_features is not None and n_features > config.max_features:
