@@ -8,6 +8,7 @@ dictionary is jieba's own (its `dict.txt`) less its rare words, plus `data/domai
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import importlib.util
 import threading
@@ -54,6 +55,7 @@ class Tokenizer:
         return [w for w in self._segmenter.cut(normalized_text, False) if w.isalnum()]
 
 
+@functools.cache
 def _rjieba_extension() -> ModuleType:
     """rjieba's compiled module, loaded without its package `__init__`.
 
