@@ -32,9 +32,9 @@ from bot.routing.tokenizer import Tokenizer  # noqa: E402
 from bot.routing.training import TrainingConfig, calibrate, decision_scores, featurize, fit  # noqa: E402
 
 
-def _compound_life_figures(model, messages, truth: np.ndarray) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+def _compound_life_figures(labels: list[str], scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     """Top-1 and top-3 on messages about compound life, and how many of the others go to `other`."""
-    ranked = np.asarray(model.labels)[np.argsort(-decision_scores(model, messages), axis=1)[:, :3]]
+    ranked = np.asarray(labels)[np.argsort(-scores, axis=1)[:, :3]]
     inside = truth != "other"
     top1 = float((ranked[inside, 0] == truth[inside]).mean())
     top3 = float((ranked[inside] == truth[inside, None]).any(axis=1).mean())
@@ -108,9 +108,9 @@ def main() -> None:
         f1s.append(report.macro_f1)
         accuracies.append(report.accuracy)
         if args.default:
-            compound_life.append(_compound_life_figures(model, features.subset(test_rows).messages, y[test_rows]))
-            real_test_rows = test_rows[test_rows < real_rows]
-            real_compound_life.append(_compound_life_figures(model, features.subset(real_test_rows).messages, y[real_test_rows]))
+            compound_life.append(_compound_life_figures(model.labels, test_scores, y[test_rows]))
+            real = test_rows < real_rows
+            real_compound_life.append(_compound_life_figures(model.labels, test_scores[real], y[test_rows][real]))
         print(f"fold {fold + 1}: macro_f1 {report.macro_f1:.4f} accuracy {report.accuracy:.4f} ({seconds[-1]:.0f} s)", flush=True)
     extra = _reliability(confidence, correct) if args.calibrate else {}
     if compound_life:
