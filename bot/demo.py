@@ -29,7 +29,7 @@ from bot.services import access, audit, invites, people, places
 from bot.services.households_import import HouseholdRow
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Role, ScopeKind
+from storage.models import PlaceKind, Role
 
 # The sample follows the 2020 Yongzhou report: 西冲塘小区 in 通化街社区, 冷水滩区.
 SAMPLE_PATH = ("冷水滩区", "梅湾街道", "通化街社区", "西冲塘小区")
@@ -86,7 +86,7 @@ async def seed_sample(database_url: str) -> SampleCommunity:
             for persona in PERSONAS:
                 person = await people.get_or_create_person(session, people.TELEGRAM, str(persona.user_id), persona.name)
                 if persona.role is not None:
-                    scope = access.Scope(ScopeKind.community, community_id)
+                    scope = access.Scope(PlaceKind.community, community_id)
                     await access.grant_role(session, person.id, persona.role, scope, actor=audit.COMMAND_LINE)
             building_code = await invites.building_code(session, building_id, actor=audit.COMMAND_LINE)
             household_code = await invites.household_code(session, household_id, actor=audit.COMMAND_LINE)

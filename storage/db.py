@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
-def create_engine(database_url: str) -> AsyncEngine:
-    engine = create_async_engine(database_url, pool_pre_ping=not database_url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+
+def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """An engine for the bot, the command line and the scheduler.
+
+    SQLite: one connection per process, so that this process's transactions queue in asyncio
+    (without SQLite's sleeping busy handler) while the database file admits one writer at a
+    time anyway; every transaction begins IMMEDIATE, taking the write lock at once, so a read
+    that turns into a write can never fail half-way with "database is locked" (other processes,
+    such as the command line, wait up to busy_timeout). `foreign_keys=False` is for migrations,
+    which rebuild tables and must not cascade deletes while they do.
+    """
+    if not database_url.startswith("sqlite"):
+        return create_async_engine(database_url, pool_pre_ping=True)
+    engine = create_async_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=60)
+    event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _record: _tune_sqlite(dbapi_connection, foreign_keys))
+    event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # WAL lets the scheduler and the bot read while one of them writes; foreign keys are off by
-    # default in SQLite and the models rely on them; busy_timeout waits instead of failing.
+def _tune_sqlite(dbapi_connection: Any, foreign_keys: bool) -> None:
+    # The driver's own implicit transactions are off; SQLAlchemy's "begin" emits BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # WAL: readers never wait for the writer. synchronous=NORMAL in WAL mode keeps every
+    # committed transaction across a crash of the process (an OS crash may lose the last few).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-

@@ -1,9 +1,12 @@
 """The database schema.
 
 Places form a fixed hierarchy (district → street → community → compound → building → unit →
-household), one table per level so that each level keeps its own columns and foreign keys.
-People reach the bot through channel identities, so a WeChat openid can join a Telegram id on
-the same person later.
+household). The six levels above the household share one table, `places`, and every place and
+household carries the ids of all its ancestors, so both questions every feature asks are one
+indexed query: "which households lie within this place" and "does this scope contain that
+place". Households, with their own columns and 100,000s of rows, have their own table.
+People reach the bot through channel identities, so a Telegram id and a WeChat openid can lead
+to the same person.
 """
 
 from __future__ import annotations
@@ -15,18 +18,23 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
+    Dialect,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -43,81 +51,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database: SQLite stores no zone and hands back
+    naive values, PostgreSQL hands back the session's zone. Naive values are refused on the way in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # --- places -------------------------------------------------------------------------------
 
 
-class District(Base):
-    __tablename__ = "districts"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-
-
-class Street(Base):
-    __tablename__ = "streets"
-    __table_args__ = (UniqueConstraint("district_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    district: Mapped[District] = relationship()
-
-
-class Community(Base):
-    __tablename__ = "communities"
-    __table_args__ = (UniqueConstraint("street_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    street_id: Mapped[int] = mapped_column(ForeignKey("streets.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    street: Mapped[Street] = relationship()
-
-
-class Compound(Base):
-    __tablename__ = "compounds"
-    __table_args__ = (UniqueConstraint("community_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    community: Mapped[Community] = relationship()
-
-
-class Building(Base):
-    __tablename__ = "buildings"
-    __table_args__ = (UniqueConstraint("compound_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    compound: Mapped[Compound] = relationship()
-
-
-class Unit(Base):
-    __tablename__ = "units"
-    __table_args__ = (UniqueConstraint("building_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    building: Mapped[Building] = relationship()
-
-
-class Household(Base):
-    __tablename__ = "households"
-    __table_args__ = (UniqueConstraint("unit_id", "room"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
-    floor: Mapped[int] = mapped_column(Integer)
-    room: Mapped[str] = mapped_column(String(50))
-    # Exclusive floor area from the property register, in m²; exact because votes weigh by it.
-    area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
-    unit: Mapped[Unit] = relationship()
-
-
 class PlaceKind(str, enum.Enum):
+    """The levels of the hierarchy, top down; a household is the level below a unit."""
+
     district = "district"
     street = "street"
     community = "community"
@@ -127,15 +94,53 @@ class PlaceKind(str, enum.Enum):
     household = "household"
 
 
-PLACE_MODELS: dict[PlaceKind, type[Base]] = {
-    PlaceKind.district: District,
-    PlaceKind.street: Street,
-    PlaceKind.community: Community,
-    PlaceKind.compound: Compound,
-    PlaceKind.building: Building,
-    PlaceKind.unit: Unit,
-    PlaceKind.household: Household,
-}
+# The levels kept in `places`, top down; households have their own table.
+TREE_LEVELS: tuple[PlaceKind, ...] = tuple(kind for kind in PlaceKind if kind is not PlaceKind.household)
+
+
+class AncestorIds:
+    """One indexed column per level above: "everything within compound 7" is `compound_id = 7`
+    on a single table, and "does scope S contain this place" reads one row. The places service
+    is the only writer and fills them from the parent's row."""
+
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+
+    def ancestor_id(self, kind: PlaceKind) -> int | None:
+        return getattr(self, kind.value + "_id", None)
+
+
+class Place(AncestorIds, Base):
+    """A district, street, community, compound, building or unit. One table, so anything that
+    refers to "a place" (a role's scope, an invite, a notice's audience) has one foreign key."""
+
+    __tablename__ = "places"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "name"),
+        # Districts have no parent, and NULLs are distinct in a unique constraint.
+        Index("uq_places_district_name", "name", unique=True, sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[PlaceKind] = mapped_column(Enum(PlaceKind, native_enum=False, length=20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Household(AncestorIds, Base):
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("unit_id", "room"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    floor: Mapped[int] = mapped_column(Integer)
+    room: Mapped[str] = mapped_column(String(50))
+    # Exclusive floor area from the property register, in m²; exact because votes weigh by it.
+    area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+
+    def ancestor_id(self, kind: PlaceKind) -> int | None:
+        return self.unit_id if kind is PlaceKind.unit else super().ancestor_id(kind)
 
 
 # --- people -------------------------------------------------------------------------------
@@ -145,11 +150,17 @@ class Person(Timestamped, Base):
     __tablename__ = "people"
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    # None: follow the client's language; otherwise the person's own choice.
+    # The person's own choice of language; None: follow the client.
     locale: Mapped[str | None] = mapped_column(String(10))
+    # The language the person's client last reported, kept so that messages the bot sends on
+    # its own (notices, report updates) are in the language the person reads.
+    client_locale: Mapped[str | None] = mapped_column(String(10))
     # Only ever filled when the person shared it; never shown to other residents.
     phone: Mapped[str | None] = mapped_column(String(32))
     identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="person")
+
+    def reading_locale(self, default: str) -> str:
+        return self.locale or self.client_locale or default
 
 
 class ChannelIdentity(Timestamped, Base):
@@ -170,15 +181,23 @@ class Tenure(str, enum.Enum):
 
 
 class Membership(Timestamped, Base):
-    """A person belongs to a household; only verified members vote."""
+    """A person belongs to a household; only verified members vote, and in a vote the household
+    speaks through its representative (the Civil Code counts one owner per exclusive unit)."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("person_id", "household_id"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "household_id"),
+        Index(
+            "uq_memberships_household_representative", "household_id", unique=True,
+            sqlite_where=text("represents"), postgresql_where=text("represents"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     tenure: Mapped[Tenure | None] = mapped_column(Enum(Tenure, native_enum=False, length=10))
+    represents: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     household: Mapped[Household] = relationship()
 
 
@@ -189,20 +208,15 @@ class Role(str, enum.Enum):
     building_leader = "building_leader"
 
 
-class ScopeKind(str, enum.Enum):
-    community = "community"
-    compound = "compound"
-    building = "building"
-
-
 class RoleGrant(Timestamped, Base):
+    """A role over a place (a community, compound or building) and everything within it."""
+
     __tablename__ = "role_grants"
-    __table_args__ = (UniqueConstraint("person_id", "role", "scope_kind", "scope_id"),)
+    __table_args__ = (UniqueConstraint("person_id", "role", "place_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
-    scope_kind: Mapped[ScopeKind] = mapped_column(Enum(ScopeKind, native_enum=False, length=20))
-    scope_id: Mapped[int] = mapped_column(Integer)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
 
 
 class InviteKind(str, enum.Enum):
@@ -211,14 +225,47 @@ class InviteKind(str, enum.Enum):
 
 
 class InviteCode(Timestamped, Base):
+    """A building's code (many uses, makes members) or a household's (one use, verifies)."""
+
     __tablename__ = "invite_codes"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'building' AND place_id IS NOT NULL AND household_id IS NULL)"
+            " OR (kind = 'household' AND household_id IS NOT NULL AND place_id IS NULL)",
+            name="one_target",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[InviteKind] = mapped_column(Enum(InviteKind, native_enum=False, length=20))
-    target_id: Mapped[int] = mapped_column(Integer, index=True)
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
     # Household codes are one-time: used_by/used_at record who redeemed it.
     used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FailedCodeAttempt(Base):
+    """An invite code that did not match; counted per person to slow down guessing."""
+
+    __tablename__ = "failed_code_attempts"
+    __table_args__ = (Index("ix_failed_code_attempts_person_at", "person_id", "attempted_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupChat(Timestamped, Base):
+    """A building's group chat (楼栋群) linked to the building, for notices."""
+
+    __tablename__ = "group_chats"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    linked_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
 
 
 class AuditEntry(Timestamped, Base):
@@ -234,13 +281,33 @@ class AuditEntry(Timestamped, Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# --- conversations ------------------------------------------------------------------------
+
+
 class ProcessedUpdate(Base):
-    """Updates already taken by a worker, so that a redelivered update is not handled twice."""
+    """Updates already handled, written in the same transaction as their effects: a redelivered
+    update is dropped after success and handled again after a crash. The key is Telegram's
+    update id, or WeChat's MsgId (or sender and time, for events)."""
 
     __tablename__ = "processed_updates"
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    update_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Conversation(Base):
+    """Where a person is in a conversation on one chat, in the database so that it survives a
+    restart and every worker sees it: the step they are on, its data, and the options last
+    offered (so that "2" or an option's words choose it on a channel without buttons)."""
+
+    __tablename__ = "conversations"
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[str | None] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 # --- routing ------------------------------------------------------------------------------
@@ -273,4 +340,4 @@ class JobRun(Base):
     __tablename__ = "job_runs"
     job: Mapped[str] = mapped_column(String(50), primary_key=True)
     run_key: Mapped[str] = mapped_column(String(50), primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

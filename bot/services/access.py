@@ -1,36 +1,65 @@
 """Roles and the one place where permissions are decided.
 
-A role is granted with a scope (community, compound or building); a grant on a community also
-covers its compounds and their buildings. Every handler that needs a role asks `has_role`, on
-every message and callback, because callback data can be forged.
+A role is granted over a place (a community, compound or building) and covers everything
+within it. Every service that changes something calls `require` with the acting person, what
+they want to do, and where; chat handlers may filter on roles for clarity, never instead.
+The command line acts as the operator, who may do everything.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
 from bot.services import audit, places
 from bot.services.errors import DomainError
-from storage.models import Building, Compound, PlaceKind, Role, RoleGrant, ScopeKind
+from storage.models import Household, Place, PlaceKind, Role, RoleGrant
+
+SCOPE_KINDS = (PlaceKind.community, PlaceKind.compound, PlaceKind.building)
+
+
+class Permission(enum.Enum):
+    manage_roles = "manage_roles"
+    print_invites = "print_invites"
+    link_group_chat = "link_group_chat"
+
+
+# Who may do what, over the places their role covers. One table, read by `require` only.
+ALLOWED: dict[Permission, frozenset[Role]] = {
+    Permission.manage_roles: frozenset({Role.admin}),
+    Permission.print_invites: frozenset({Role.admin, Role.grid_worker}),
+    Permission.link_group_chat: frozenset({Role.admin, Role.building_leader}),
+}
+
+NOT_ALLOWED = N_("You are not allowed to do that here. Ask your community office if you think you should be.")
+BAD_SCOPE = N_("A scope looks like community:ID, compound:ID or building:ID, not {text}.")
+
+
+class PermissionDenied(DomainError):
+    pass
 
 
 @dataclass(frozen=True)
 class Scope:
-    kind: ScopeKind
+    """A place a role is granted over, as typed on the command line: `community:3`."""
+
+    kind: PlaceKind
     id: int
 
     @classmethod
     def parse(cls, text: str) -> Scope:
-        """'community:3' → Scope(community, 3)."""
         kind, _, number = text.partition(":")
         try:
-            return cls(ScopeKind(kind.strip()), int(number))
+            scope = cls(PlaceKind(kind.strip()), int(number))
         except ValueError:
-            raise DomainError(N_("A scope looks like community:ID, compound:ID or building:ID, not {text}."), text=text) from None
+            raise DomainError(BAD_SCOPE, text=text) from None
+        if scope.kind not in SCOPE_KINDS or not 0 < scope.id < 2**31:
+            raise DomainError(BAD_SCOPE, text=text)
+        return scope
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.id}"
@@ -39,64 +68,77 @@ class Scope:
 @dataclass(frozen=True)
 class GrantView:
     role: Role
-    scope: Scope
+    place_id: int
+    place_kind: PlaceKind
+    place_name: str
+
+
+def _covering_ids(place: Place | Household) -> list[int]:
+    """The place itself and every place above it: the grants that would cover it."""
+    ids = [level_id for level in SCOPE_KINDS if (level_id := place.ancestor_id(level)) is not None]
+    return ids + [place.id] if isinstance(place, Place) else ids
+
+
+async def is_allowed(session: AsyncSession, actor: audit.Actor, permission: Permission, where: Place | Household) -> bool:
+    if actor.is_operator:
+        return True
+    if actor.person_id is None:
+        return False
+    query = select(
+        exists().where(
+            RoleGrant.person_id == actor.person_id,
+            RoleGrant.role.in_(ALLOWED[permission]),
+            RoleGrant.place_id.in_(_covering_ids(where)),
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+async def require(session: AsyncSession, actor: audit.Actor, permission: Permission, where: Place | Household) -> None:
+    """Refuse, with an error the person can read, what the actor's roles do not allow there."""
+    if not await is_allowed(session, actor, permission, where):
+        raise PermissionDenied(NOT_ALLOWED)
+
+
+async def scope_place(session: AsyncSession, scope: Scope) -> Place:
+    place = await places.get_place(session, scope.id, scope.kind)
+    if place is None:
+        raise DomainError(places.NO_SUCH_PLACE, kind=scope.kind.value, id=scope.id)
+    return place
 
 
 async def grant_role(session: AsyncSession, person_id: int, role: Role, scope: Scope, *, actor: audit.Actor) -> bool:
     """Grant a role; False when the person had it already."""
-    if not await places.place_exists(session, PlaceKind(scope.kind.value), scope.id):
-        raise DomainError(places.NO_SUCH_PLACE, kind=scope.kind.value, id=scope.id)
-    existing = await session.scalar(select(RoleGrant.id).where(*_grant_matches(person_id, role, scope)))
+    place = await scope_place(session, scope)
+    await require(session, actor, Permission.manage_roles, place)
+    existing = await session.scalar(
+        select(RoleGrant.id).where(RoleGrant.person_id == person_id, RoleGrant.role == role, RoleGrant.place_id == place.id)
+    )
     if existing is not None:
         return False
-    session.add(RoleGrant(person_id=person_id, role=role, scope_kind=scope.kind, scope_id=scope.id))
+    session.add(RoleGrant(person_id=person_id, role=role, place_id=place.id))
     await audit.record(session, actor, "grant_role", f"person:{person_id}", role=role.value, scope=str(scope))
     return True
 
 
 async def revoke_role(session: AsyncSession, person_id: int, role: Role, scope: Scope, *, actor: audit.Actor) -> bool:
     """Revoke a role; False when the person did not have it."""
-    result = await session.execute(delete(RoleGrant).where(*_grant_matches(person_id, role, scope)))
+    place = await scope_place(session, scope)
+    await require(session, actor, Permission.manage_roles, place)
+    result = await session.execute(
+        delete(RoleGrant).where(RoleGrant.person_id == person_id, RoleGrant.role == role, RoleGrant.place_id == place.id)
+    )
     if not result.rowcount:
         return False
     await audit.record(session, actor, "revoke_role", f"person:{person_id}", role=role.value, scope=str(scope))
     return True
 
 
-def _grant_matches(person_id: int, role: Role, scope: Scope) -> tuple[ColumnElement[bool], ...]:
-    return (
-        RoleGrant.person_id == person_id,
-        RoleGrant.role == role,
-        RoleGrant.scope_kind == scope.kind,
-        RoleGrant.scope_id == scope.id,
-    )
-
-
 async def roles_of(session: AsyncSession, person_id: int) -> list[GrantView]:
-    grants = await session.scalars(select(RoleGrant).where(RoleGrant.person_id == person_id).order_by(RoleGrant.id))
-    return [GrantView(g.role, Scope(g.scope_kind, g.scope_id)) for g in grants]
-
-
-async def scopes_containing(session: AsyncSession, scope: Scope) -> list[Scope]:
-    """The scope itself and every scope above it: a building lies in a compound, in a community."""
-    chain = [scope]
-    if scope.kind is ScopeKind.building:
-        compound_id = await session.scalar(select(Building.compound_id).where(Building.id == scope.id))
-        if compound_id is None:
-            return chain
-        scope = Scope(ScopeKind.compound, compound_id)
-        chain.append(scope)
-    if scope.kind is ScopeKind.compound:
-        community_id = await session.scalar(select(Compound.community_id).where(Compound.id == scope.id))
-        if community_id is not None:
-            chain.append(Scope(ScopeKind.community, community_id))
-    return chain
-
-
-async def has_role(session: AsyncSession, person_id: int, roles: set[Role], where: Scope | None = None) -> bool:
-    """Whether the person holds one of `roles`, anywhere (where=None) or over the scope `where`."""
-    query = select(RoleGrant.scope_kind, RoleGrant.scope_id).where(RoleGrant.person_id == person_id, RoleGrant.role.in_(roles))
-    grants = {Scope(kind, scope_id) for kind, scope_id in await session.execute(query)}
-    if where is None:
-        return bool(grants)
-    return any(scope in grants for scope in await scopes_containing(session, where))
+    rows = await session.execute(
+        select(RoleGrant.role, Place.id, Place.kind, Place.name)
+        .join(Place, RoleGrant.place_id == Place.id)
+        .where(RoleGrant.person_id == person_id)
+        .order_by(RoleGrant.id)
+    )
+    return [GrantView(role, place_id, kind, name) for role, place_id, kind, name in rows]

@@ -9,14 +9,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry
 
+OPERATOR_CHANNEL = "cli"
+
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts: a person on a channel, or the operator at the command line."""
+
     channel: str  # "cli", "telegram", "wechat"
     person_id: int | None = None
 
+    @property
+    def is_operator(self) -> bool:
+        return self.channel == OPERATOR_CHANNEL
 
-COMMAND_LINE = Actor("cli")
+
+COMMAND_LINE = Actor(OPERATOR_CHANNEL)
 
 
 async def record(session: AsyncSession, actor: Actor, action: str, target: str, **details: Any) -> None:

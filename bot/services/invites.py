@@ -3,22 +3,32 @@ household's one-time code (delivered on paper, makes a verified member)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
+import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
-from bot.services import audit, people, places
+from bot.services import access, audit, people, places
 from bot.services.errors import DomainError
-from storage.models import InviteCode, InviteKind, PlaceKind, utcnow
+from storage.models import FailedCodeAttempt, Household, InviteCode, InviteKind, PlaceKind, utcnow
+
+log = logging.getLogger(__name__)
 
 # No 0/O, 1/I/L: codes are read off paper and typed by elderly residents.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 UNKNOWN_CODE = N_("The code {code} is not known. Please check it and try again.")
 USED_CODE = N_("The code {code} has already been used. Please ask your grid worker for a new one.")
+TOO_MANY_ATTEMPTS = N_("Too many codes did not match. Please wait {minutes} minutes, then try again, or ask your grid worker for help.")
+# The code space (31^8) makes guessing hopeless; the limit keeps it visible and slow all the same.
+MAX_FAILED_ATTEMPTS = 5
+FAILED_ATTEMPTS_WINDOW = timedelta(minutes=10)
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 
 class InviteError(DomainError):
@@ -33,7 +43,9 @@ class BuildingInvite:
 
 
 def normalize_code(text: str) -> str:
-    return "".join(text.split()).upper()
+    """As typed with a Chinese input method too: full-width letters and digits (NFKC), spaces
+    and zero-width characters anywhere, lower case."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace() and ch not in ZERO_WIDTH).upper()
 
 
 def _new_code() -> str:
@@ -42,43 +54,65 @@ def _new_code() -> str:
 
 async def building_code(session: AsyncSession, building_id: int, *, actor: audit.Actor) -> str:
     """The building's invite code; the same code every time, so printed posters stay valid."""
-    if not await places.place_exists(session, PlaceKind.building, building_id):
+    building = await places.get_place(session, building_id, PlaceKind.building)
+    if building is None:
         raise InviteError(places.NO_SUCH_PLACE, kind="building", id=building_id)
-    existing = await session.scalar(
-        select(InviteCode.code).where(InviteCode.kind == InviteKind.building, InviteCode.target_id == building_id)
-    )
+    await access.require(session, actor, access.Permission.print_invites, building)
+    existing = await session.scalar(select(InviteCode.code).where(InviteCode.kind == InviteKind.building, InviteCode.place_id == building_id))
     if existing:
         return existing
-    return await _create(session, InviteKind.building, building_id, actor)
+    return await _create(session, InviteCode(kind=InviteKind.building, place_id=building_id), actor)
 
 
 async def household_code(session: AsyncSession, household_id: int, *, actor: audit.Actor) -> str:
     """A new one-time code for the household."""
-    if not await places.place_exists(session, PlaceKind.household, household_id):
+    household = await session.get(Household, household_id)
+    if household is None:
         raise InviteError(places.NO_SUCH_PLACE, kind="household", id=household_id)
-    return await _create(session, InviteKind.household, household_id, actor)
+    await access.require(session, actor, access.Permission.print_invites, household)
+    return await _create(session, InviteCode(kind=InviteKind.household, household_id=household_id), actor)
 
 
-async def _create(session: AsyncSession, kind: InviteKind, target_id: int, actor: audit.Actor) -> str:
+async def _create(session: AsyncSession, invite: InviteCode, actor: audit.Actor) -> str:
     code = _new_code()
     while await session.scalar(select(InviteCode.id).where(InviteCode.code == code)):
         code = _new_code()
-    session.add(InviteCode(code=code, kind=kind, target_id=target_id))
-    await audit.record(session, actor, "create_invite", f"{kind.value}:{target_id}")
+    invite.code = code
+    session.add(invite)
+    await audit.record(session, actor, "create_invite", f"{invite.kind.value}:{invite.place_id or invite.household_id}")
     return code
+
+
+async def _refuse_if_guessing(session: AsyncSession, person_id: int) -> None:
+    since = utcnow() - FAILED_ATTEMPTS_WINDOW
+    failures = await session.scalar(
+        select(func.count()).where(FailedCodeAttempt.person_id == person_id, FailedCodeAttempt.attempted_at > since)
+    )
+    if (failures or 0) >= MAX_FAILED_ATTEMPTS:
+        log.warning("person %s tried %d wrong invite codes within %s; asked to wait", person_id, failures, FAILED_ATTEMPTS_WINDOW)
+        raise InviteError(TOO_MANY_ATTEMPTS, minutes=int(FAILED_ATTEMPTS_WINDOW.total_seconds() // 60))
+
+
+async def _unknown(session: AsyncSession, person_id: int, typed: str) -> InviteError:
+    session.add(FailedCodeAttempt(person_id=person_id))
+    await session.flush()
+    return InviteError(UNKNOWN_CODE, code=typed.strip()[:40])
 
 
 async def redeem(session: AsyncSession, code_text: str, person_id: int) -> BuildingInvite | people.JoinResult:
     """A building code tells which building to pick a room in; a household code joins at once, verified."""
+    await _refuse_if_guessing(session, person_id)
     code = normalize_code(code_text)
     invite = await session.scalar(select(InviteCode).where(InviteCode.code == code)) if code else None
     if invite is None:
-        raise InviteError(UNKNOWN_CODE, code=code_text.strip()[:40])
+        raise await _unknown(session, person_id, code_text)
     if invite.kind is InviteKind.building:
-        label = await places.building_label(session, invite.target_id)
+        assert invite.place_id is not None
+        label = await places.building_label(session, invite.place_id)
         if label is None:
-            raise InviteError(UNKNOWN_CODE, code=code)
-        return BuildingInvite(invite.target_id, *label)
+            raise await _unknown(session, person_id, code_text)
+        return BuildingInvite(invite.place_id, *label)
+    assert invite.household_id is not None
     if invite.used_by is not None and invite.used_by != person_id:
         raise InviteError(USED_CODE, code=code)
     # The conditional update makes the claim atomic: of two people redeeming at once, one wins.
@@ -89,4 +123,4 @@ async def redeem(session: AsyncSession, code_text: str, person_id: int) -> Build
     )
     if not claimed.rowcount:
         raise InviteError(USED_CODE, code=code)
-    return await people.join_household(session, person_id, invite.target_id, verified=True)
+    return await people.join_household(session, person_id, invite.household_id, verified=True)

@@ -12,6 +12,7 @@ from bot.services import places
 from storage.models import ChannelIdentity, Membership, Person, Tenure
 
 TELEGRAM = "telegram"
+WECHAT = "wechat"
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class MembershipView:
     address: places.HouseholdAddress
     verified: bool
     tenure: Tenure | None
+    represents: bool
 
 
 async def find_person(session: AsyncSession, channel: str, external_id: str) -> Person | None:
@@ -27,13 +29,19 @@ async def find_person(session: AsyncSession, channel: str, external_id: str) -> 
     )
 
 
-async def get_or_create_person(session: AsyncSession, channel: str, external_id: str, display_name: str = "") -> Person:
+async def get_or_create_person(
+    session: AsyncSession, channel: str, external_id: str, display_name: str = "", client_locale: str | None = None
+) -> Person:
+    """The person behind a channel identity, created on first contact. The name and the language
+    the client reports are kept current (written only when they change)."""
     person = await find_person(session, channel, external_id)
     if person is not None:
         if display_name and person.display_name != display_name:
             person.display_name = display_name
+        if client_locale and person.client_locale != client_locale:
+            person.client_locale = client_locale
         return person
-    person = Person(display_name=display_name)
+    person = Person(display_name=display_name, client_locale=client_locale)
     try:
         # A savepoint: two workers may meet the same new person at once; the loser reads the winner's row.
         async with session.begin_nested():
@@ -79,14 +87,12 @@ async def join_household(session: AsyncSession, person_id: int, household_id: in
 
 
 async def memberships_of(session: AsyncSession, person_id: int) -> list[MembershipView]:
-    rows = await session.execute(
-        select(Membership.household_id, Membership.verified, Membership.tenure)
-        .where(Membership.person_id == person_id)
-        .order_by(Membership.id)
-    )
-    views = []
-    for household_id, verified, tenure in rows:
-        address = await places.household_address(session, household_id)
-        if address is not None:
-            views.append(MembershipView(address, verified, tenure))
-    return views
+    rows = (
+        await session.execute(
+            select(Membership.household_id, Membership.verified, Membership.tenure, Membership.represents)
+            .where(Membership.person_id == person_id)
+            .order_by(Membership.id)
+        )
+    ).all()
+    addresses = await places.household_addresses(session, [row[0] for row in rows])
+    return [MembershipView(addresses[h], verified, tenure, represents) for h, verified, tenure, represents in rows if h in addresses]

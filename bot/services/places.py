@@ -1,4 +1,9 @@
-"""The place hierarchy: importing households and reading places back."""
+"""The place hierarchy: importing households and reading places back.
+
+Every place and household carries the ids of its ancestors (see storage.models), so the two
+questions asked everywhere are one indexed query each: `within(place)` selects what lies inside
+a place, and `contains(scope, place)` reads one row.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
 from bot.services.households_import import HouseholdRow
-from storage.models import Building, Community, Compound, District, Household, PlaceKind, Street, Unit
+from storage.models import TREE_LEVELS, Household, Place, PlaceKind
 
 NO_SUCH_PLACE = N_("There is no {kind} with id {id}.")
-
-# (model, kind, the column that names its parent) for each level above the household, top down.
-LEVELS = (
-    (District, PlaceKind.district, None),
-    (Street, PlaceKind.street, "district_id"),
-    (Community, PlaceKind.community, "street_id"),
-    (Compound, PlaceKind.compound, "community_id"),
-    (Building, PlaceKind.building, "compound_id"),
-    (Unit, PlaceKind.unit, "building_id"),
-)
 
 
 @dataclass
@@ -53,49 +48,60 @@ class HouseholdAddress:
     floor: int
 
 
+def within(place: Place, model: type[Place] | type[Household] = Household) -> ColumnElement[bool]:
+    """The condition "lies within `place`" on places or households: one indexed column."""
+    return getattr(model, place.kind.value + "_id") == place.id
+
+
+def contains(scope: Place, place: Place | Household) -> bool:
+    """Whether `place` is `scope` or lies within it."""
+    if isinstance(place, Place) and place.id == scope.id:
+        return True
+    return place.ancestor_id(scope.kind) == scope.id
+
+
+def _child_values(parent: Place | None, kind: PlaceKind, name: str) -> dict[str, object]:
+    """A new place's columns: its parent and, copied from the parent's row, all its ancestors."""
+    values: dict[str, object] = {"kind": kind, "name": name, "parent_id": parent.id if parent else None}
+    if parent is not None:
+        for level in TREE_LEVELS[:-1]:
+            values[level.value + "_id"] = parent.id if level is parent.kind else parent.ancestor_id(level)
+    return values
+
+
 async def import_households(session: AsyncSession, rows: list[HouseholdRow]) -> ImportSummary:
-    """Create whatever part of the hierarchy is missing; importing the same rows again changes nothing."""
+    """Create whatever part of the hierarchy is missing; importing the same rows again changes
+    nothing. Existing places are read once up front, so a city's file costs one pass."""
     summary = ImportSummary()
-    ids: dict[tuple[str, ...], int] = {}
+    by_path: dict[tuple[str, ...], Place] = {}
+    known = {(p.parent_id, p.name): p for p in await session.scalars(select(Place))}
     for row in rows:
-        parent_id: int | None = None
+        parent: Place | None = None
         path = row.unit_path
-        for depth, (model, kind, parent_column) in enumerate(LEVELS):
+        for depth, kind in enumerate(TREE_LEVELS):
             key = path[: depth + 1]
-            if key not in ids:
-                ids[key] = await _get_or_create(session, model, kind, parent_column, parent_id, key[-1], summary)
-            parent_id = ids[key]
-        await _upsert_household(session, parent_id, row, summary)
+            place = by_path.get(key)
+            if place is None:
+                place = known.get((parent.id if parent else None, key[-1]))
+                if place is None:
+                    place = Place(**_child_values(parent, kind, key[-1]))
+                    session.add(place)
+                    await session.flush()
+                    known[(place.parent_id, place.name)] = place
+                    summary.created[kind.value] += 1
+                by_path[key] = place
+            parent = place
+        assert parent is not None
+        await _upsert_household(session, parent, row, summary)
     await session.flush()
     return summary
 
 
-async def _get_or_create(
-    session: AsyncSession,
-    model: type,
-    kind: PlaceKind,
-    parent_column: str | None,
-    parent_id: int | None,
-    name: str,
-    summary: ImportSummary,
-) -> int:
-    query = select(model.id).where(model.name == name)
-    if parent_column:
-        query = query.where(getattr(model, parent_column) == parent_id)
-    existing = await session.scalar(query)
-    if existing is not None:
-        return existing
-    place = model(name=name, **({parent_column: parent_id} if parent_column else {}))
-    session.add(place)
-    await session.flush()
-    summary.created[kind.value] += 1
-    return place.id
-
-
-async def _upsert_household(session: AsyncSession, unit_id: int, row: HouseholdRow, summary: ImportSummary) -> None:
-    household = await session.scalar(select(Household).where(Household.unit_id == unit_id, Household.room == row.room))
+async def _upsert_household(session: AsyncSession, unit: Place, row: HouseholdRow, summary: ImportSummary) -> None:
+    household = await session.scalar(select(Household).where(Household.unit_id == unit.id, Household.room == row.room))
     if household is None:
-        session.add(Household(unit_id=unit_id, room=row.room, floor=row.floor, area=row.area))
+        ancestors = {level.value + "_id": unit.ancestor_id(level) for level in TREE_LEVELS[:-1]}
+        session.add(Household(unit_id=unit.id, room=row.room, floor=row.floor, area=row.area, **ancestors))
         summary.created[PlaceKind.household.value] += 1
     elif household.floor != row.floor or household.area != row.area:
         household.floor, household.area = row.floor, row.area
@@ -106,36 +112,39 @@ async def _upsert_household(session: AsyncSession, unit_id: int, row: HouseholdR
 
 async def list_places(session: AsyncSession) -> list[PlaceNode]:
     """Every place, parents before children, in a stable order."""
-    nodes: list[PlaceNode] = []
-    for model, kind, parent_column in LEVELS:
-        for place in await session.scalars(select(model).order_by(model.id)):
-            parent_id = getattr(place, parent_column) if parent_column else None
-            nodes.append(PlaceNode(kind, place.id, place.name, parent_id))
+    order = {kind: index for index, kind in enumerate(TREE_LEVELS)}
+    places = sorted(await session.scalars(select(Place)), key=lambda p: (order[p.kind], p.id))
+    nodes = [PlaceNode(p.kind, p.id, p.name, p.parent_id) for p in places]
     for household in await session.scalars(select(Household).order_by(Household.id)):
         nodes.append(PlaceNode(PlaceKind.household, household.id, household.room, household.unit_id, household.floor, household.area))
     return nodes
 
 
-def _model_of(kind: PlaceKind) -> type:
-    return Household if kind is PlaceKind.household else next(m for m, k, _ in LEVELS if k is kind)
+async def get_place(session: AsyncSession, place_id: int, kind: PlaceKind | None = None) -> Place | None:
+    """The place with this id (and of this kind, when given)."""
+    place = await session.get(Place, place_id)
+    return place if place is not None and (kind is None or place.kind is kind) else None
 
 
 async def place_exists(session: AsyncSession, kind: PlaceKind, place_id: int) -> bool:
-    return await session.get(_model_of(kind), place_id) is not None
+    if kind is PlaceKind.household:
+        return await session.get(Household, place_id) is not None
+    return await get_place(session, place_id, kind) is not None
 
 
 async def building_label(session: AsyncSession, building_id: int) -> tuple[str, str] | None:
     """(compound name, building name) of a building, or None when it does not exist."""
-    row = (
-        await session.execute(
-            select(Compound.name, Building.name).join(Building, Building.compound_id == Compound.id).where(Building.id == building_id)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+    building = await get_place(session, building_id, PlaceKind.building)
+    if building is None or building.compound_id is None:
+        return None
+    compound = await session.get(Place, building.compound_id)
+    return (compound.name, building.name) if compound else None
 
 
 async def units_of_building(session: AsyncSession, building_id: int) -> list[tuple[int, str]]:
-    rows = await session.execute(select(Unit.id, Unit.name).where(Unit.building_id == building_id).order_by(Unit.id))
+    rows = await session.execute(
+        select(Place.id, Place.name).where(Place.parent_id == building_id, Place.kind == PlaceKind.unit).order_by(Place.id)
+    )
     return [(unit_id, name) for unit_id, name in rows]
 
 
@@ -146,37 +155,45 @@ async def rooms_of_unit(session: AsyncSession, unit_id: int) -> list[tuple[int, 
     return [(household_id, room) for household_id, room in rows]
 
 
+async def household_addresses(session: AsyncSession, household_ids: list[int]) -> dict[int, HouseholdAddress]:
+    """Addresses of several households in one query."""
+    if not household_ids:
+        return {}
+    compound, building, unit = (Place.__table__.alias(name) for name in ("compound", "building", "unit"))
+    rows = await session.execute(
+        select(Household.id, compound.c.name, building.c.name, unit.c.name, Household.room, Household.floor)
+        .join(unit, Household.unit_id == unit.c.id)
+        .join(building, Household.building_id == building.c.id)
+        .join(compound, Household.compound_id == compound.c.id)
+        .where(Household.id.in_(household_ids))
+    )
+    return {row[0]: HouseholdAddress(*row) for row in rows}
+
+
 async def household_address(session: AsyncSession, household_id: int) -> HouseholdAddress | None:
-    row = (
-        await session.execute(
-            select(Household.id, Compound.name, Building.name, Unit.name, Household.room, Household.floor)
-            .join(Unit, Household.unit_id == Unit.id)
-            .join(Building, Unit.building_id == Building.id)
-            .join(Compound, Building.compound_id == Compound.id)
-            .where(Household.id == household_id)
-        )
-    ).first()
-    return HouseholdAddress(*row) if row else None
+    return (await household_addresses(session, [household_id])).get(household_id)
 
 
 async def building_of_household(session: AsyncSession, household_id: int) -> int | None:
-    return await session.scalar(select(Unit.building_id).join(Household, Household.unit_id == Unit.id).where(Household.id == household_id))
+    return await session.scalar(select(Household.building_id).where(Household.id == household_id))
 
 
 async def find_room_in_building(session: AsyncSession, building_id: int, room: str, unit_id: int | None = None) -> list[int]:
     """Households of a building whose room number is `room` (one per unit that has it)."""
-    query = select(Household.id).join(Unit, Household.unit_id == Unit.id).where(Unit.building_id == building_id, Household.room == room)
+    query = select(Household.id).where(Household.building_id == building_id, Household.room == room)
     if unit_id is not None:
-        query = query.where(Unit.id == unit_id)
+        query = query.where(Household.unit_id == unit_id)
     return list(await session.scalars(query))
 
 
-async def place_name(session: AsyncSession, kind: PlaceKind, place_id: int) -> str | None:
-    """A readable name; a building is named with its compound ("阳光小区 3栋")."""
-    if kind is PlaceKind.building:
-        label = await building_label(session, place_id)
-        return " ".join(label) if label else None
-    place = await session.get(_model_of(kind), place_id)
+async def place_name(session: AsyncSession, place_id: int) -> str | None:
+    """A readable name; a building or unit is named with its compound ("阳光小区 3栋 1单元")."""
+    place = await session.get(Place, place_id)
     if place is None:
         return None
-    return place.room if isinstance(place, Household) else place.name
+    names = [place.name]
+    if place.kind in (PlaceKind.building, PlaceKind.unit):
+        ancestors = [place.compound_id] + ([place.building_id] if place.kind is PlaceKind.unit else [])
+        rows = dict((await session.execute(select(Place.id, Place.name).where(Place.id.in_(ancestors)))).tuples().all())
+        names = [rows[i] for i in ancestors if i in rows] + names
+    return " ".join(names)
