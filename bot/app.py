@@ -14,10 +14,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -30,7 +28,7 @@ from bot.services import routing_updates
 from bot.telegram_requests import RetryAfterFlood, SplitLongMessages
 from handlers import feature_routers
 from handlers.commands import set_command_menus
-from handlers.middlewares import DatabaseSession, PersonContext, UpdateOnce
+from handlers.middlewares import PersonContext, UpdateTransaction
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
@@ -57,9 +55,11 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def _fsm_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
+def _event_isolation(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Updates of one chat are handled one after another (a person's second tap waits for the
+    first), by every worker alike when Redis is configured. Conversation state itself is in the
+    database (bot/conversations/turn.py); aiogram's FSM storage holds nothing."""
     if settings.redis_url:
-        # Several workers share conversation state and take turns per chat through Redis.
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
         storage = RedisStorage.from_url(settings.redis_url)
@@ -68,14 +68,11 @@ def _fsm_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
 
 
 def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine) -> Dispatcher:
-    storage, isolation = _fsm_storage(settings)
+    storage, isolation = _event_isolation(settings)
     # Handlers receive `routing` (and `settings`, passed at start) as keyword arguments.
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation, routing=routing)
-    dispatcher.update.outer_middleware(UpdateOnce(sessionmaker))
-    dispatcher.update.outer_middleware(DatabaseSession(sessionmaker))
+    dispatcher.update.outer_middleware(UpdateTransaction(sessionmaker))
     dispatcher.update.outer_middleware(PersonContext(settings.default_locale))
-    # Outer, so that buttons no handler takes are answered too: the spinner always stops.
-    dispatcher.callback_query.outer_middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*feature_routers())
     _register_lifecycle(dispatcher, settings, sessionmaker, routing)
     return dispatcher
@@ -132,8 +129,8 @@ async def poll(app: Application, *, concurrent: bool = True) -> None:
     update at a time: tests and the demo rely on that to know when an update is finished."""
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
-    except TelegramAPIError as error:  # a server without webhooks may refuse; polling works all the same
-        log.warning("deleteWebhook was refused: %s", error)
+    except Exception as error:  # noqa: BLE001 - any answer at all (an error page, a timeout): polling works all the same
+        log.warning("deleteWebhook failed: %s: %s", type(error).__name__, error)
     await app.dispatcher.start_polling(
         app.bot, settings=app.settings, handle_as_tasks=concurrent, polling_timeout=10, handle_signals=concurrent
     )

@@ -30,7 +30,9 @@ class SplitLongMessages(BaseRequestMiddleware):
         response: Response[Any] | None = None
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            piece = method.model_copy(update={"text": part, "reply_markup": method.reply_markup if last else None})
+            # Entities (a bold title) stand at the start: they stay with the first part.
+            entities = method.entities if index == 0 else None
+            piece = method.model_copy(update={"text": part, "entities": entities, "reply_markup": method.reply_markup if last else None})
             response = await make_request(bot, piece)
         assert response is not None
         return response

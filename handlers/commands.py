@@ -1,49 +1,37 @@
-"""The bot's commands, in one list that feeds both the Telegram menu and /help."""
+"""Telegram's command menus, made from the one command list, in every language."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 
-from bot.i18n import N_, SUPPORTED_LOCALES, translate
-from storage.models import Role
+from bot.conversations.commands import COMMANDS, Where
+from bot.i18n import SUPPORTED_LOCALES, translate
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CommandInfo:
-    name: str
-    description: str  # a message id, translated where it is shown
-    roles: frozenset[Role] = frozenset()  # empty: everyone
-
-
-COMMANDS = (
-    CommandInfo("start", N_("Join your household with an invite code")),
-    CommandInfo("me", N_("Your households and roles")),
-    CommandInfo("lang", N_("中文 / English")),
-    CommandInfo("help", N_("What you can do here")),
-)
-
-# Telegram's language codes for the menus; the default menu (no code) is in the default locale.
+# Telegram's language codes for the menus; the menu without a code is in the default locale.
 MENU_LANGUAGE_CODES = {"zh_CN": "zh", "en": "en"}
-
-
-def commands_for(roles: set[Role]) -> list[CommandInfo]:
-    return [c for c in COMMANDS if not c.roles or c.roles & roles]
+SCOPES = (
+    (BotCommandScopeAllPrivateChats(), (Where.private, Where.anywhere)),
+    (BotCommandScopeAllGroupChats(), (Where.group, Where.anywhere)),
+)
 
 
 async def set_command_menus(bot: Bot, default_locale: str) -> None:
-    """Publish the menu in every language. The menu is a convenience: if the server refuses it, go on."""
-    for locale in SUPPORTED_LOCALES:
-        commands = [BotCommand(command=c.name, description=translate(locale, c.description)) for c in commands_for(set())]
-        language_codes = [MENU_LANGUAGE_CODES[locale]] + ([None] if locale == default_locale else [])
-        for language_code in language_codes:
-            try:
-                await bot.set_my_commands(commands, language_code=language_code)
-            except TelegramAPIError as error:
-                log.warning("setMyCommands (%s) was refused: %s", language_code or "default", error)
+    """Publish the menus. They are a convenience: whatever the server answers (an error, a page
+    that is not Telegram's JSON, a timeout, a reset connection), log one line and go on."""
+    for scope, places in SCOPES:
+        for locale in SUPPORTED_LOCALES:
+            commands = [BotCommand(command=c.name, description=translate(locale, c.description)) for c in COMMANDS if c.where in places and not c.roles]
+            for language_code in [MENU_LANGUAGE_CODES[locale]] + ([None] if locale == default_locale else []):
+                try:
+                    await bot.set_my_commands(commands, scope=scope, language_code=language_code)
+                except Exception as error:  # noqa: BLE001 - optional call; see the docstring
+                    log.warning("setMyCommands (%s, %s) failed: %s", scope.type, language_code or "default", _describe(error))
+                    return  # one line is enough: the rest would fail alike
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip()

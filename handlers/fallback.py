@@ -1,33 +1,29 @@
-"""Whatever no feature took: unknown commands, free text, stickers and other content, old buttons."""
+"""Whatever no feature took: text (Chinese command words, a menu's labels, the step the person
+is on), unknown commands, stickers and other content, old or forged buttons."""
 
 from __future__ import annotations
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.i18n import _
-from handlers.feature_router import FeatureRouter
-
-router = FeatureRouter("fallback")
+from bot.conversations import dispatch
+from bot.conversations.turn import Turn
+from bot.replies import Response
 
 
-@router.message(F.text.startswith("/"))
-async def unknown_command(message: Message) -> None:
-    await message.answer(_("I do not know that command. Send /help to see what you can do."))
+def create_router() -> Router:
+    router = Router(name="fallback")
 
+    @router.message(F.text)
+    async def text(message: Message, turn: Turn) -> Response:
+        return await dispatch.on_text(turn, message.text or "")
 
-@router.message(F.text)
-async def free_text(message: Message) -> None:
-    await message.answer(_("Thank you for your message. To get started, send /help to see what you can do here."))
+    @router.message()
+    async def unreadable(message: Message) -> Response:
+        return dispatch.on_unreadable()
 
+    @router.callback_query()
+    async def option(query: CallbackQuery, turn: Turn) -> Response:
+        return await dispatch.on_payload(turn, query.data or "")
 
-@router.message()
-async def unsupported_content(message: Message) -> None:
-    await message.answer(_("Sorry, I can only read text messages here. Send /help to see what you can do."))
-
-
-@router.callback_query()
-async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    callback_answer.text = _("This button is no longer valid. Send /help to start again.")
-    callback_answer.show_alert = True
+    return router

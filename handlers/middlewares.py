@@ -1,5 +1,7 @@
-"""Outer middlewares that give every update the same context: one database session, the
-person who sent it, and their language; and that skip an update seen before."""
+"""Outer middlewares that give every update the same shape: one database transaction, in
+which the update is claimed, the person found and the handler's changes made; then, only after
+the commit, the answer is sent. A handler returns a Response and never sends by itself, so a
+person is told "saved" only once it is, and no network call waits inside a transaction."""
 
 from __future__ import annotations
 
@@ -7,24 +9,29 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import Chat, TelegramObject, Update, User
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import normalize_locale, set_locale
+from bot.channels import telegram
+from bot.conversations.turn import Turn
+from bot.i18n import normalize_locale
+from bot.replies import Response
 from bot.services import people
 from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+GROUP_CHATS = ("group", "supergroup")
 
 
-class UpdateOnce(BaseMiddleware):
-    """Claim the update id in its own short transaction; a redelivered update is dropped.
+class UpdateTransaction(BaseMiddleware):
+    """Claim the update id, run the handler and commit, all in one transaction; then deliver.
 
-    The claim is committed before handling, so two workers polling or receiving the same
-    update cannot both handle it.
+    The claim is written first, so of two workers handed the same update, the second waits for
+    the first and is refused; a crash before the commit leaves the update unclaimed, and its
+    redelivery is handled again.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -32,44 +39,48 @@ class UpdateOnce(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        try:
-            async with self.sessionmaker.begin() as session:
-                session.add(ProcessedUpdate(channel=people.TELEGRAM, update_id=event.update_id))
-        except IntegrityError:
-            log.info("update %s was handled before; skipped", event.update_id)
-            return None
-        return await handler(event, data)
-
-
-class DatabaseSession(BaseMiddleware):
-    """One session per update: committed when the handler returns, rolled back when it raises."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.sessionmaker = sessionmaker
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessionmaker() as session:
+            session.add(ProcessedUpdate(channel=telegram.CHANNEL, update_key=str(event.update_id)))
+            try:
+                await session.flush()
+            except IntegrityError:
+                log.info("update %s was handled before; skipped", event.update_id)
+                return None
             data["session"] = session
-            result = await handler(event, data)
+            response = await handler(event, data)
+            turn: Turn | None = data.get("turn")
+            if turn is not None and isinstance(response, Response):
+                await turn.remember_options(response)
             await session.commit()
-            return result
+        bot: Bot = data["bot"]
+        await telegram.deliver(bot, event, response if isinstance(response, Response) else None, turn.locale if turn else data["locale"])
+        return None
 
 
 class PersonContext(BaseMiddleware):
     """Find or create the person behind the update and choose the language to answer in:
-    their own choice, else their Telegram client's language, else the deployment's default."""
+    their own choice, else their client's language, else the deployment's default."""
 
     def __init__(self, default_locale: str) -> None:
         self.default_locale = default_locale
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        locale = self.default_locale
+        chat: Chat | None = data.get("event_chat")
+        data["locale"] = self.default_locale
         if user is not None and not user.is_bot:
             session: AsyncSession = data["session"]
-            person = await people.get_or_create_person(session, people.TELEGRAM, str(user.id), user.full_name)
-            data["person"] = person
-            locale = person.locale or normalize_locale(user.language_code) or self.default_locale
-        data["locale"] = locale
-        set_locale(locale)
+            client_locale = normalize_locale(user.language_code)
+            person = await people.get_or_create_person(session, people.TELEGRAM, str(user.id), user.full_name, client_locale)
+            bot: Bot = data["bot"]
+            data["locale"] = person.reading_locale(self.default_locale)
+            data["turn"] = Turn(
+                session=session,
+                person=person,
+                channel=telegram.traits((await bot.me()).username),
+                chat_id=str(chat.id if chat else user.id),
+                locale=data["locale"],
+                in_group=chat is not None and chat.type in GROUP_CHATS,
+                chat_title=(chat.title or "") if chat else "",
+            )
         return await handler(event, data)

@@ -142,10 +142,15 @@ async def test_unsupported_input_gets_a_helpful_answer(bot: RunningBot) -> None:
 
 async def test_command_menus_are_published_in_both_languages(bot: RunningBot) -> None:
     menus = {
-        call["params"].get("language_code"): {c["command"]: c["description"] for c in json.loads(call["params"]["commands"])}
+        (json.loads(call["params"]["scope"])["type"], call["params"].get("language_code")): {
+            c["command"]: c["description"] for c in json.loads(call["params"]["commands"])
+        }
         for call in await bot.client.calls()
         if call["method"] == "setMyCommands"
     }
-    assert menus["zh"]["start"] == "用邀请码加入您的住户"
-    assert menus["en"]["start"] == "Join your household with an invite code"
-    assert menus[None] == menus["zh"]  # the default menu is in the default locale
+    private, group = "all_private_chats", "all_group_chats"
+    assert menus[(private, "zh")]["start"] == "用邀请码加入您的住户"
+    assert menus[(private, "en")]["start"] == "Join your household with an invite code"
+    assert menus[(private, None)] == menus[(private, "zh")]  # the menu without a language is in the default locale
+    assert "start" not in menus[(group, "zh")] and "me" not in menus[(group, "zh")]  # nothing private in a group's menu
+    assert "help" in menus[(group, "zh")]

@@ -46,9 +46,9 @@ async def test_a_flood_limit_delays_the_reply_but_does_not_lose_it(bot: RunningB
 async def test_a_user_who_blocked_the_bot_does_not_stop_it(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
     blocked, other = bot.client.user(3004), bot.client.user(3005)
     await bot.client.set_blocked(3004)
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         assert await blocked.send("/help") == []
-    assert any("blocked" in r.getMessage() or "blocked" in str(r.exc_info) for r in caplog.records)
+    assert any("blocked" in r.getMessage() for r in caplog.records)
     [help_] = await other.send("/help")
     assert "/me" in help_.text
 

@@ -13,7 +13,7 @@ from bot.i18n import SUPPORTED_LOCALES, normalize_locale, translate
 from locales import DOMAIN, LOCALES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "L": None, "Lplural": (1, 2)}
 
 
 def source_messages() -> set[str]:

@@ -152,6 +152,7 @@ class BotApiEmulator:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._closing = False  # started again after a stop: a bot restarting against the same server
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -322,11 +323,11 @@ class BotApiEmulator:
                 raise bad_request("BOT_COMMAND_INVALID")
             if not (1 <= len(description) <= 256):
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands[str(params.get("language_code") or "")] = commands
+        self.commands[_menu_key(params)] = commands
         return True
 
     async def api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.commands.get(str(params.get("language_code") or ""), [])
+        return self.commands.get(_menu_key(params), [])
 
     async def api_deletewebhook(self, params: dict[str, Any]) -> bool:
         self.webhook_url = ""
@@ -514,6 +515,12 @@ class BotApiEmulator:
 
     async def _calls(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "calls": [{"method": m, "params": p} for m, p in self.calls]})
+
+
+def _menu_key(params: dict[str, Any]) -> str:
+    """Menus are kept per scope and language, as Telegram does: "all_private_chats/zh"."""
+    scope = _json_param(params.get("scope")) or {"type": "default"}
+    return f"{scope.get('type', 'default')}/{params.get('language_code') or ''}"
 
 
 def _set_markup(message: dict[str, Any], markup: dict[str, Any] | None) -> None:

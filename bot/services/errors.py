@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.i18n import translate
+from bot.replies import Msg
 
 
 class DomainError(Exception):
@@ -14,8 +14,11 @@ class DomainError(Exception):
         self.message = message
         self.params = params
 
+    def text(self) -> Msg:
+        """The message, translated when it is rendered for its reader."""
+        return Msg(self.message, self.params)
+
     def render(self, locale: str, quote: Callable[[str], str] = str) -> str:
-        """The message in `locale`; `quote` makes what a person typed safe for the channel
-        (HTML escaping on Telegram)."""
+        """The message in `locale`; `quote` makes what a person typed safe where it is shown."""
         params = {key: quote(value) if isinstance(value, str) else value for key, value in self.params.items()}
-        return translate(locale, self.message).format(**params)
+        return Msg(self.message, params).render(locale)

@@ -1,0 +1,68 @@
+"""From what a person sent to the flow that answers it, the same on every channel.
+
+Text is read in this order: a command (/me, or the word 我的), an option of the newest menu
+(its label, or its number where options are numbered), the step the person is on (a code, a
+room number), and otherwise a friendly pointer to /help. A pressed option's payload goes to
+the flow that offered it; one no flow knows is answered as stale.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.conversations import commands, onboarding, profile
+from bot.conversations.payloads import CommandChoice, LanguageChoice, Payload, RoomChoice, RoomPage, UnitChoice
+from bot.conversations.turn import Turn
+from bot.replies import L, Reply, Response
+
+PAYLOAD_FLOWS: dict[type[Payload], Callable[[Turn, Any], Awaitable[Response]]] = {
+    UnitChoice: onboarding.unit_chosen,
+    RoomPage: onboarding.room_page,
+    RoomChoice: onboarding.room_chosen,
+    LanguageChoice: profile.language_chosen,
+}
+STEP_FLOWS: dict[str, Callable[[Turn, str], Awaitable[Response]]] = {
+    onboarding.WAITING_CODE: onboarding.typed_code,
+    onboarding.CHOOSING_ROOM: onboarding.typed_room,
+}
+STALE_OPTION = L("This button is no longer valid. Send /help to start again.")
+
+
+def normalize(text: str) -> str:
+    """Full-width letters, digits and spaces from a Chinese input method read as half-width."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+async def on_text(turn: Turn, text: str) -> Response:
+    text = normalize(text)
+    if not text:
+        return Response.of(Reply(L("Your message was empty. Send /help to see what you can do.")))
+    found = commands.find(text)
+    if found is not None:
+        return await commands.run(turn, *found)
+    if text.startswith("/"):
+        return commands.unknown()
+    payload = await turn.chosen_payload(text)
+    if payload is not None:
+        return await on_payload(turn, payload)
+    step, _ = await turn.step()
+    if step in STEP_FLOWS:
+        return await STEP_FLOWS[step](turn, text)
+    return Response.of(Reply(L("Thank you for your message. To get started, send /help to see what you can do here.")))
+
+
+async def on_payload(turn: Turn, data: str) -> Response:
+    payload = Payload.parse(data)
+    if isinstance(payload, CommandChoice) and payload.name in commands.BY_NAME:
+        return await commands.run(turn, commands.BY_NAME[payload.name], "")
+    flow = PAYLOAD_FLOWS.get(type(payload)) if payload is not None else None
+    if flow is None:
+        return Response.refusal(STALE_OPTION)
+    return await flow(turn, payload)
+
+
+def on_unreadable() -> Response:
+    """A sticker, a photo, a voice message, a location: nothing a flow here reads yet."""
+    return Response.of(Reply(L("Sorry, I can only read text messages here. Send /help to see what you can do.")))

@@ -1,0 +1,86 @@
+"""What an option carries back when chosen: a prefix and ids, packed as "prefix:1:2".
+
+A payload arrives as Telegram callback data (64 bytes at most, and a client can forge it) or
+from a numbered menu on a text channel. So it carries ids only, each checked to fit the
+database's integer range, and every handler checks again what the id may be used for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Self
+
+MAX_PAYLOAD_BYTES = 64
+MAX_ID = 2**31 - 1  # the database's INTEGER; anything larger is no id of ours
+SEPARATOR = ":"
+
+
+@dataclasses.dataclass(frozen=True)
+class Payload:
+    prefix: ClassVar[str]
+    registry: ClassVar[dict[str, type[Payload]]] = {}
+
+    def __init_subclass__(cls, prefix: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if prefix:
+            if prefix in Payload.registry:
+                raise ValueError(f"payload prefix {prefix!r} is used twice")
+            cls.prefix = prefix
+            Payload.registry[prefix] = cls
+
+    def pack(self) -> str:
+        packed = SEPARATOR.join([self.prefix, *(str(getattr(self, f.name)) for f in dataclasses.fields(self))])
+        if len(packed.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"payload {packed!r} is longer than {MAX_PAYLOAD_BYTES} bytes")
+        return packed
+
+    @classmethod
+    def unpack(cls, data: str) -> Self | None:
+        """The payload `data` stands for, or None when it is not a well-formed one of this kind."""
+        prefix, *values = data.split(SEPARATOR)
+        fields = dataclasses.fields(cls)
+        if prefix != cls.prefix or len(values) != len(fields):
+            return None
+        parsed: dict[str, Any] = {}
+        for field, value in zip(fields, values):
+            if field.type in (int, "int"):
+                if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_ID:
+                    return None
+                parsed[field.name] = int(value)
+            else:
+                parsed[field.name] = value
+        return cls(**parsed)
+
+    @staticmethod
+    def parse(data: str) -> Payload | None:
+        """Any registered payload."""
+        kind = Payload.registry.get(data.split(SEPARATOR, 1)[0])
+        return kind.unpack(data) if kind else None
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitChoice(Payload, prefix="unit"):
+    unit_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RoomChoice(Payload, prefix="room"):
+    household_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RoomPage(Payload, prefix="rooms"):
+    unit_id: int
+    page: int  # from 1
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageChoice(Payload, prefix="lang"):
+    locale: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandChoice(Payload, prefix="cmd"):
+    """An option that runs a command, as if typed ("cmd:help")."""
+
+    name: str

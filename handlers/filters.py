@@ -1,0 +1,39 @@
+"""Filters of our own: a pressed option of a given kind, and a group message meant for us."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot
+from aiogram.filters import BaseFilter
+from aiogram.types import CallbackQuery, Message
+
+from bot.conversations.payloads import Payload
+
+
+class PayloadOf(BaseFilter):
+    """Callback data that unpacks as this kind of payload; the handler gets it as `payload`."""
+
+    def __init__(self, kind: type[Payload]) -> None:
+        self.kind = kind
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
+        payload = self.kind.unpack(query.data or "")
+        return {"payload": payload} if payload is not None else False
+
+
+class AddressedToBot(BaseFilter):
+    """In a group the bot answers only what is meant for it: a command without a bot's name or
+    with ours, a mention of ours, or a reply to one of its messages."""
+
+    async def __call__(self, message: Message, bot: Bot) -> bool:
+        me = await bot.me()
+        text = message.text or message.caption or ""
+        mention = "@" + (me.username or "")
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            return "@" not in command or command.lower().endswith(mention.lower())
+        if me.username and mention.lower() in text.lower():
+            return True
+        replied = message.reply_to_message
+        return replied is not None and replied.from_user is not None and replied.from_user.id == me.id
