@@ -11,6 +11,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import Chat, TelegramObject, Update, User
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +20,7 @@ from bot.conversations.turn import Turn
 from bot.i18n import normalize_locale
 from bot.replies import Response
 from bot.services import people
-from storage.models import ProcessedUpdate
+from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -40,9 +41,8 @@ class UpdateTransaction(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         async with self.sessionmaker() as session:
-            session.add(ProcessedUpdate(channel=telegram.CHANNEL, update_key=str(event.update_id)))
             try:
-                await session.flush()
+                await session.execute(insert(ProcessedUpdate).values(channel=telegram.CHANNEL, update_key=str(event.update_id), processed_at=utcnow()))
             except IntegrityError:
                 log.info("update %s was handled before; skipped", event.update_id)
                 return None

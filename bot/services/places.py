@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -155,18 +156,22 @@ async def rooms_of_unit(session: AsyncSession, unit_id: int) -> list[tuple[int, 
     return [(household_id, room) for household_id, room in rows]
 
 
+def address_query() -> Select[tuple[int, str, str, str, str, int]]:
+    """The columns of a HouseholdAddress, joined from the household's ancestor ids."""
+    compound, building, unit = (aliased(Place, name=name) for name in ("compound", "building", "unit"))
+    return (
+        select(Household.id, compound.name, building.name, unit.name, Household.room, Household.floor)
+        .join(unit, Household.unit_id == unit.id)
+        .join(building, Household.building_id == building.id)
+        .join(compound, Household.compound_id == compound.id)
+    )
+
+
 async def household_addresses(session: AsyncSession, household_ids: list[int]) -> dict[int, HouseholdAddress]:
     """Addresses of several households in one query."""
     if not household_ids:
         return {}
-    compound, building, unit = (Place.__table__.alias(name) for name in ("compound", "building", "unit"))
-    rows = await session.execute(
-        select(Household.id, compound.c.name, building.c.name, unit.c.name, Household.room, Household.floor)
-        .join(unit, Household.unit_id == unit.c.id)
-        .join(building, Household.building_id == building.c.id)
-        .join(compound, Household.compound_id == compound.c.id)
-        .where(Household.id.in_(household_ids))
-    )
+    rows = await session.execute(address_query().where(Household.id.in_(household_ids)))
     return {row[0]: HouseholdAddress(*row) for row in rows}
 
 
