@@ -6,10 +6,10 @@ bot/conversations, and return its Response; the transaction middleware commits, 
 
 from aiogram import Router
 
-from handlers import errors, fallback, groups, help, onboarding, profile
+from handlers import errors, fallback, features, groups
 
 
 def feature_routers() -> list[Router]:
     """Fresh routers (an aiogram Router joins one Dispatcher only), in the order they are
-    asked: group chats first (they answer only when addressed), the catch-all fallback last."""
-    return [module.create_router() for module in (errors, groups, onboarding, profile, help, fallback)]
+    asked: group chats first (silence unless addressed), the catch-all fallback last."""
+    return [errors.create_router(), groups.create_router(), *features.create_routers(), fallback.create_router()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiogram import Bot
@@ -22,6 +23,12 @@ class PayloadOf(BaseFilter):
         return {"payload": payload} if payload is not None else False
 
 
+def mention_of(username: str) -> re.Pattern[str]:
+    """@username as Telegram reads it: in any case, and ending where the name's letters, digits
+    and underscores end, so @ours_old (another bot) is not a mention of @ours."""
+    return re.compile("@" + re.escape(username) + "(?![A-Za-z0-9_])", re.IGNORECASE)
+
+
 class AddressedToBot(BaseFilter):
     """In a group the bot answers only what is meant for it: a command without a bot's name or
     with ours, a mention of ours, or a reply to one of its messages."""
@@ -33,7 +40,7 @@ class AddressedToBot(BaseFilter):
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             return "@" not in command or command.lower().endswith(mention.lower())
-        if me.username and mention.lower() in text.lower():
+        if me.username and mention_of(me.username).search(text):
             return True
         replied = message.reply_to_message
         return replied is not None and replied.from_user is not None and replied.from_user.id == me.id

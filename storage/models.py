@@ -255,6 +255,36 @@ class FailedCodeAttempt(Base):
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ApplicationStatus(str, enum.Enum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class RoleApplication(Timestamped, Base):
+    """A resident volunteers as building leader (楼栋长) or party-member volunteer (党员志愿者);
+    an admin or grid worker over that place approves (the role is granted) or rejects it."""
+
+    __tablename__ = "role_applications"
+    __table_args__ = (
+        # One open application per person, role and place: applying twice changes nothing.
+        Index(
+            "uq_role_applications_pending", "person_id", "role", "place_id", unique=True,
+            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[ApplicationStatus] = mapped_column(Enum(ApplicationStatus, native_enum=False, length=20), default=ApplicationStatus.pending)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+
 class GroupChat(Timestamped, Base):
     """A building's group chat (楼栋群) linked to the building, for notices."""
 

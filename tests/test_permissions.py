@@ -74,7 +74,7 @@ async def test_each_role_is_refused_outside_its_scope(sessionmaker: Sessions) ->
         for call in refused:
             with pytest.raises(access.PermissionDenied) as refusal:
                 await call
-            assert "没有这项权限" in refusal.value.render("zh_CN")
+            assert "没有这个权限" in refusal.value.render("zh_CN")
         assert await session.scalar(select(func.count()).select_from(GroupChat)) == 2
 
 

@@ -9,24 +9,14 @@ the flow that offered it; one no flow knows is answered as stale.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from bot.conversations import commands, onboarding, profile
-from bot.conversations.payloads import CommandChoice, LanguageChoice, Payload, RoomChoice, RoomPage, UnitChoice
+from bot.conversations import groups
+from bot.conversations.feature import Command, Where
+from bot.conversations.payloads import CommandChoice, Payload
+from bot.conversations.registry import BY_NAME, PAYLOAD_FLOWS, STEP_FLOWS, find_command
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
 
-PAYLOAD_FLOWS: dict[type[Payload], Callable[[Turn, Any], Awaitable[Response]]] = {
-    UnitChoice: onboarding.unit_chosen,
-    RoomPage: onboarding.room_page,
-    RoomChoice: onboarding.room_chosen,
-    LanguageChoice: profile.language_chosen,
-}
-STEP_FLOWS: dict[str, Callable[[Turn, str], Awaitable[Response]]] = {
-    onboarding.WAITING_CODE: onboarding.typed_code,
-    onboarding.CHOOSING_ROOM: onboarding.typed_room,
-}
 STALE_OPTION = L("This button is no longer valid. Send /help to start again.")
 
 
@@ -35,15 +25,21 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+async def run(turn: Turn, command: Command, args: str) -> Response:
+    if command.where is Where.private and turn.in_group:
+        return groups.private_only(turn)
+    return await command.flow(turn, args)
+
+
 async def on_text(turn: Turn, text: str) -> Response:
     text = normalize(text)
     if not text:
         return Response.of(Reply(L("Your message was empty. Send /help to see what you can do.")))
-    found = commands.find(text)
+    found = find_command(text)
     if found is not None:
-        return await commands.run(turn, *found)
+        return await run(turn, *found)
     if text.startswith("/"):
-        return commands.unknown()
+        return Response.of(Reply(L("I do not know that command. Send /help to see what you can do.")))
     payload = await turn.chosen_payload(text)
     if payload is not None:
         return await on_payload(turn, payload)
@@ -55,8 +51,8 @@ async def on_text(turn: Turn, text: str) -> Response:
 
 async def on_payload(turn: Turn, data: str) -> Response:
     payload = Payload.parse(data)
-    if isinstance(payload, CommandChoice) and payload.name in commands.BY_NAME:
-        return await commands.run(turn, commands.BY_NAME[payload.name], "")
+    if isinstance(payload, CommandChoice) and payload.name in BY_NAME:
+        return await run(turn, BY_NAME[payload.name], "")
     flow = PAYLOAD_FLOWS.get(type(payload)) if payload is not None else None
     if flow is None:
         return Response.refusal(STALE_OPTION)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.conversations.feature import Command, Feature, Where
 from bot.conversations.turn import Turn
+from bot.i18n import N_
 from bot.replies import L, Link, Reply, Response
 from bot.services import group_chats, invites, places
 from bot.services.errors import DomainError
-from storage.models import InviteCode, InviteKind, PlaceKind
+from storage.models import InviteCode, InviteKind, PlaceKind, Role
 
 
 async def link(turn: Turn, args: str) -> Response:
@@ -42,3 +44,9 @@ def private_only(turn: Turn) -> Response:
             link=Link(L("Open a private chat"), url) if url else None,
         )
     )
+
+
+FEATURE = Feature(
+    "groups",
+    commands=(Command("link", ("绑定楼栋", "link"), N_("Link this group chat to its building"), link, Where.group, frozenset({Role.admin, Role.building_leader})),),
+)

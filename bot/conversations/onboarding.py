@@ -7,8 +7,10 @@ the server, from the building being joined: an option's ids can be forged.
 
 from __future__ import annotations
 
+from bot.conversations.feature import Command, Feature, Where
 from bot.conversations.payloads import RoomChoice, RoomPage, UnitChoice
 from bot.conversations.turn import Turn
+from bot.i18n import N_
 from bot.replies import L, Msg, Option, Reply, Response
 from bot.services import invites, people, places
 from bot.services.errors import DomainError
@@ -151,3 +153,11 @@ def _joined(result: people.JoinResult, *, replace: bool = False) -> Reply:
 
 def address_text(address: places.HouseholdAddress) -> Msg:
     return L("{compound} {building} {unit} room {room}", compound=address.compound, building=address.building, unit=address.unit, room=address.room)
+
+
+FEATURE = Feature(
+    "onboarding",
+    commands=(Command("start", ("加入", "开始", "join"), N_("Join your household with an invite code"), start, Where.private),),
+    payloads={UnitChoice: unit_chosen, RoomPage: room_page, RoomChoice: room_chosen},
+    steps={WAITING_CODE: typed_code, CHOOSING_ROOM: typed_room},
+)

@@ -84,3 +84,29 @@ class CommandChoice(Payload, prefix="cmd"):
     """An option that runs a command, as if typed ("cmd:help")."""
 
     name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LeaderPlace(Payload, prefix="lead"):
+    place_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VolunteerParty(Payload, prefix="party"):
+    answer: int  # 1 yes, 2 no
+
+
+@dataclasses.dataclass(frozen=True)
+class VolunteerPlace(Payload, prefix="serve"):
+    place_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision(Payload, prefix="decide"):
+    application_id: int
+    verdict: int  # 1 approve, 2 reject
+
+
+@dataclasses.dataclass(frozen=True)
+class RevokeGrant(Payload, prefix="revoke"):
+    grant_id: int

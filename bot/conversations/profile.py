@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from bot.conversations.feature import Command, Feature, Where
 from bot.conversations.onboarding import address_text
 from bot.conversations.payloads import LanguageChoice
 from bot.conversations.turn import Turn
-from bot.i18n import normalize_locale
+from bot.i18n import N_, normalize_locale
 from bot.replies import L, Lines, Msg, Option, Reply, Response, Text
 from bot.services import access, people
 from storage.models import Role
@@ -61,3 +62,13 @@ async def _switch(turn: Turn, locale: str, *, replace: bool) -> Response:
     await people.set_locale(turn.session, turn.person, locale)
     turn.locale = locale  # answer in the new language at once
     return Response.of(Reply(LANGUAGE_SET, replace=replace))
+
+
+FEATURE = Feature(
+    "profile",
+    commands=(
+        Command("me", ("我的", "me"), N_("Your households and roles"), me, Where.private),
+        Command("lang", ("语言", "language"), N_("中文 / English"), lang),
+    ),
+    payloads={LanguageChoice: language_chosen},
+)

@@ -11,26 +11,31 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.i18n import N_
 from bot.services import audit, places
 from bot.services.errors import DomainError
-from storage.models import Household, Place, PlaceKind, Role, RoleGrant
+from storage.models import Household, Person, Place, PlaceKind, Role, RoleGrant
 
 SCOPE_KINDS = (PlaceKind.community, PlaceKind.compound, PlaceKind.building)
 
 
 class Permission(enum.Enum):
     manage_roles = "manage_roles"
+    approve_applications = "approve_applications"
     print_invites = "print_invites"
     link_group_chat = "link_group_chat"
 
 
-# Who may do what, over the places their role covers. One table, read by `require` only.
+# Who may do what, over the places their role covers. One table, read here only.
 ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.manage_roles: frozenset({Role.admin}),
+    Permission.approve_applications: frozenset({Role.admin, Role.grid_worker}),
     Permission.print_invites: frozenset({Role.admin, Role.grid_worker}),
     Permission.link_group_chat: frozenset({Role.admin, Role.building_leader}),
 }
@@ -94,6 +99,21 @@ async def is_allowed(session: AsyncSession, actor: audit.Actor, permission: Perm
     return bool(await session.scalar(query))
 
 
+def allowed_places(actor: audit.Actor, permission: Permission, place: type[Place] | Any = Place) -> ColumnElement[bool]:
+    """The condition "the actor may do this at that place" on a places table (or an alias of
+    it), for lists: the applications an approver may decide, the grants an admin may revoke."""
+    if actor.is_operator:
+        return true()
+    if actor.person_id is None:
+        return false()
+    grant = aliased(RoleGrant)  # the outer query may list role grants itself
+    return exists().where(
+        grant.person_id == actor.person_id,
+        grant.role.in_(ALLOWED[permission]),
+        or_(grant.place_id == place.id, *(grant.place_id == getattr(place, kind.value + "_id") for kind in SCOPE_KINDS)),
+    )
+
+
 async def require(session: AsyncSession, actor: audit.Actor, permission: Permission, where: Place | Household) -> None:
     """Refuse, with an error the person can read, what the actor's roles do not allow there."""
     if not await is_allowed(session, actor, permission, where):
@@ -111,13 +131,19 @@ async def grant_role(session: AsyncSession, person_id: int, role: Role, scope: S
     """Grant a role; False when the person had it already."""
     place = await scope_place(session, scope)
     await require(session, actor, Permission.manage_roles, place)
+    return await add_grant(session, person_id, role, place, actor=actor)
+
+
+async def add_grant(session: AsyncSession, person_id: int, role: Role, place: Place, *, actor: audit.Actor) -> bool:
+    """Write a grant the caller has already been allowed to make (see grant_role, and the
+    approval of an application); False when the person had it already."""
     existing = await session.scalar(
         select(RoleGrant.id).where(RoleGrant.person_id == person_id, RoleGrant.role == role, RoleGrant.place_id == place.id)
     )
     if existing is not None:
         return False
     session.add(RoleGrant(person_id=person_id, role=role, place_id=place.id))
-    await audit.record(session, actor, "grant_role", f"person:{person_id}", role=role.value, scope=str(scope))
+    await audit.record(session, actor, "grant_role", f"person:{person_id}", role=role.value, scope=f"{place.kind.value}:{place.id}")
     return True
 
 
@@ -132,6 +158,41 @@ async def revoke_role(session: AsyncSession, person_id: int, role: Role, scope: 
         return False
     await audit.record(session, actor, "revoke_role", f"person:{person_id}", role=role.value, scope=str(scope))
     return True
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    id: int
+    person_name: str
+    role: Role
+    place_name: str
+
+
+async def grants_within(session: AsyncSession, actor: audit.Actor, limit: int = 50) -> list[GrantRow]:
+    """The grants this actor may revoke (over places their admin role covers)."""
+    rows = await session.execute(
+        select(RoleGrant.id, Person.display_name, RoleGrant.role, Place.name)
+        .join(Person, Person.id == RoleGrant.person_id)
+        .join(Place, Place.id == RoleGrant.place_id)
+        .where(allowed_places(actor, Permission.manage_roles, Place))
+        .order_by(Place.id, RoleGrant.role, RoleGrant.id)
+        .limit(limit)
+    )
+    return [GrantRow(*row) for row in rows]
+
+
+async def revoke_grant(session: AsyncSession, actor: audit.Actor, grant_id: int) -> GrantRow | None:
+    """Revoke one grant by id; None when it no longer exists."""
+    grant = await session.get(RoleGrant, grant_id)
+    place = await session.get(Place, grant.place_id) if grant else None
+    if grant is None or place is None:
+        return None
+    await require(session, actor, Permission.manage_roles, place)
+    person = await session.get(Person, grant.person_id)
+    row = GrantRow(grant.id, person.display_name if person else "", grant.role, place.name)
+    await session.delete(grant)
+    await audit.record(session, actor, "revoke_role", f"person:{grant.person_id}", role=grant.role.value, scope=f"{place.kind.value}:{place.id}")
+    return row
 
 
 async def roles_of(session: AsyncSession, person_id: int) -> list[GrantView]:

@@ -1,0 +1,46 @@
+"""What a feature offers a conversation, declared once: its commands (slash names and the
+words people type instead), the payloads of its options and the steps that read typed text.
+The registry joins every feature's declarations; Telegram's routers, the text dispatcher and
+the menus are all made from them, so no mapping is written twice."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from bot.conversations.payloads import Payload
+from bot.conversations.turn import Turn
+from bot.replies import Response
+from storage.models import Role
+
+TextFlow = Callable[[Turn, str], Awaitable[Response]]
+PayloadFlow = Callable[[Turn, Any], Awaitable[Response]]
+
+
+class Where(Enum):
+    private = "private"  # shows a person's household or asks for it: never in a group
+    group = "group"
+    anywhere = "anywhere"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    words: tuple[str, ...]  # typed without a slash, in any language the bot speaks
+    description: str  # a message id
+    flow: TextFlow  # called with the text after the command: "/start K7MQ2XPA" → "K7MQ2XPA"
+    where: Where = Where.anywhere
+    roles: frozenset[Role] = frozenset()  # offered to these roles only; empty: everyone
+
+    def offered_to(self, roles: set[Role]) -> bool:
+        return not self.roles or bool(self.roles & roles)
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    commands: tuple[Command, ...] = ()
+    payloads: Mapping[type[Payload], PayloadFlow] = field(default_factory=dict)
+    steps: Mapping[str, TextFlow] = field(default_factory=dict)
