@@ -27,12 +27,15 @@ from bot.scheduling import create_scheduler
 from bot.services import routing_updates
 from bot.telegram_requests import RetryAfterFlood, SplitLongMessages
 from handlers import feature_routers
-from handlers.commands import set_command_menus
+from handlers.commands import describe_failure, set_command_menus
 from handlers.middlewares import PersonContext, UpdateTransaction
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
 log = logging.getLogger(__name__)
+# Calls at start the bot works without (command menus, deleting a webhook) wait this long at most,
+# so a server that never answers delays the start by seconds, not by aiogram's default minute.
+OPTIONAL_CALL_TIMEOUT = 5  # seconds
 
 
 @dataclass
@@ -85,7 +88,7 @@ def _register_lifecycle(
     loading: list[asyncio.Task[None]] = []
 
     async def on_startup(bot: Bot) -> None:
-        await set_command_menus(bot, settings.default_locale)
+        await set_command_menus(bot, settings.default_locale, request_timeout=OPTIONAL_CALL_TIMEOUT)
         # The model loads in the background; until it is in, the router answers from keywords.
         loading.append(asyncio.create_task(routing_updates.load_current(routing, sessionmaker)))
         scheduler.start()
@@ -128,9 +131,9 @@ async def poll(app: Application, *, concurrent: bool = True) -> None:
     """Long polling until stopped (a signal, or `stop_polling`). `concurrent=False` handles one
     update at a time: tests and the demo rely on that to know when an update is finished."""
     try:
-        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.bot.delete_webhook(drop_pending_updates=False, request_timeout=OPTIONAL_CALL_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - any answer at all (an error page, a timeout): polling works all the same
-        log.warning("deleteWebhook failed: %s: %s", type(error).__name__, error)
+        log.warning("deleteWebhook failed: %s", describe_failure(error))
     await app.dispatcher.start_polling(
         app.bot, settings=app.settings, handle_as_tasks=concurrent, polling_timeout=10, handle_signals=concurrent
     )
