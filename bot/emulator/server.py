@@ -3,15 +3,24 @@
 Bot side: the methods gongjian calls, with Telegram's result and error shapes (400 for bad
 requests, 403 for blocked users, 429 with retry_after when a rate limit is exceeded).
 User side (under /emulator/): post what a person does (text, command, photo, location,
-sticker, button press) and read what the bot sent to a chat. An update counts as processed
-when the bot asks for updates past it, which with sequential polling means its handler ended.
+sticker, button press), in their private chat or in a group (a message, a reply, joining or
+leaving), and read what the bot sent to a chat. An update counts as processed when the bot asks
+for updates past it, which with sequential polling means its handler ended.
+
+Faults stand in for everything else a server or the way to it may answer: Telegram's errors,
+pages that are not Telegram's JSON (a proxy's 502), answers too late, connections reset.
+
+In a group every message reaches the bot, as Telegram delivers them to a bot that administers
+the group whatever its privacy mode, so the bot must itself stay quiet about what is not for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -24,6 +33,9 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 SEND_METHODS = {"sendmessage", "sendphoto", "senddocument", "sendlocation", "copymessage", "forwardmessage"}
+GROUP_TYPES = ("group", "supergroup")
+GROUP_EVENTS = ("new_chat_members", "left_chat_member")
+MENTION = re.compile(r"@[A-Za-z0-9_]{5,32}")  # a username as Telegram marks it: letters, digits, underscores
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler", "blockquote", "span"}
 
 
@@ -41,14 +53,25 @@ def bad_request(description: str) -> ApiError:
 
 @dataclass
 class Fault:
-    """An error to answer instead of the real result, `times` times, for one method (and chat)."""
+    """How to answer one method (in one chat, when given) instead of as Telegram would, `times` times.
+
+    With `error_code` alone: Telegram's own error shape (description, retry_after). With `body`:
+    that text, with status `error_code` and `content_type`, as a proxy or some other server
+    answers (`{"message": "not found"}`, an HTML page). `delay`: any answer comes only after that
+    many seconds, the real result too when nothing else is given, so a client with a shorter
+    timeout gives up first. `reset`: the connection is closed and nothing is answered.
+    """
 
     method: str
-    error_code: int
-    description: str
+    error_code: int | None = None
+    description: str = ""
     retry_after: int | None = None
     chat_id: int | None = None
     times: int = 1
+    body: str | None = None
+    content_type: str = "application/json"
+    delay: float = 0.0
+    reset: bool = False
 
 
 @dataclass
@@ -115,7 +138,9 @@ class BotApiEmulator:
         self.global_limit = RateLimit(global_rate) if global_rate else None
         self.per_chat_rate = per_chat_rate
         self.chat_limits: dict[int, RateLimit] = {}
-        self.users: dict[int, dict[str, Any]] = {}  # who has talked to the bot: chats it may write to
+        self.users: dict[int, dict[str, Any]] = {}  # everyone who wrote, in private or in a group
+        # The chats the bot may write to: private chats of people who wrote to it, groups it is in.
+        self.chats: dict[int, dict[str, Any]] = {}
         self.updates: list[dict[str, Any]] = []  # not yet confirmed by the bot
         self.updates_seen: list[dict[str, Any]] = []  # every update, for tests that replay one
         self.confirmed_offset = 0
@@ -178,8 +203,13 @@ class BotApiEmulator:
         method = request.match_info["method"]
         params = await _read_params(request)
         self.calls.append((method, {k: v for k, v in params.items() if not isinstance(v, bytes)}))
+        fault = self._take_fault(method.lower(), params)
+        if fault is not None:
+            answer = await self._answer_fault(fault, request)
+            if answer is not None:
+                return answer
         try:
-            self._apply_faults_and_limits(method.lower(), params)
+            self._apply_limits(method.lower(), params)
             handler = getattr(self, "api_" + method.lower(), None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
@@ -202,14 +232,38 @@ class BotApiEmulator:
         for limit in self._limits_for(chat_id):
             limit.sent.append(now)
 
-    def _apply_faults_and_limits(self, method: str, params: dict[str, Any]) -> None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         chat_id = _int_or_none(params.get("chat_id"))
         for fault in self.faults:
             if fault.method.lower() == method and fault.chat_id in (None, chat_id) and fault.times > 0:
                 fault.times -= 1
-                raise ApiError(fault.error_code, fault.description, fault.retry_after)
+                return fault
+        return None
+
+    async def _answer_fault(self, fault: Fault, request: web.Request) -> web.Response | None:
+        """The fault's answer; None when it only delays the real one."""
+        if fault.delay:
+            await self._sleep_unless_closing(fault.delay)
+        if fault.reset:
+            if request.transport is not None:
+                request.transport.close()  # the client reads end of stream: a server disconnect
+            return web.Response()  # never written: aiohttp drops a response to a closed connection
+        if fault.body is not None:
+            return web.Response(status=fault.error_code or 200, text=fault.body, content_type=fault.content_type)
+        if fault.error_code is not None:
+            return _error_response(ApiError(fault.error_code, fault.description, fault.retry_after))
+        return None
+
+    async def _sleep_unless_closing(self, seconds: float) -> None:
+        """Wait, but not past `stop`: its shutdown waits for open requests."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait_for(lambda: self._closing), seconds)
+
+    def _apply_limits(self, method: str, params: dict[str, Any]) -> None:
         if method not in SEND_METHODS:
             return
+        chat_id = _int_or_none(params.get("chat_id"))
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         now = time.monotonic()
@@ -371,12 +425,15 @@ class BotApiEmulator:
 
     async def _store(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = _int_or_none(params.get("chat_id"))
-        if chat_id is None or chat_id not in self.users:
+        chat = self.chats.get(chat_id) if chat_id is not None else None
+        if chat is None:
+            if chat_id in self.users:  # seen in a group only: Telegram lets no bot write first
+                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             raise bad_request("chat not found")
         message: dict[str, Any] = {
             "message_id": next(self._ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": dict(chat),
             "from": self.bot_user,
             **{k: v for k, v in content.items() if v is not None},
         }
@@ -419,20 +476,59 @@ class BotApiEmulator:
         return update_id
 
     async def user_message(self, user_id: int, body: dict[str, Any]) -> int:
-        """What a person sends: {"text"}, {"photo": content, "caption"}, {"location": [lat, lon]} or {"sticker": emoji}."""
+        """What a person sends (see `user_post`); the update's id."""
+        update_id, _ = await self.user_post(user_id, body)
+        return update_id
+
+    async def user_post(self, user_id: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """What a person sends: {"text"}, {"photo": content, "caption"}, {"location": [lat, lon]}
+        or {"sticker": emoji}; in a group with {"chat": {"id": -100…, "type": "supergroup",
+        "title"}}, where it may also be {"event": "new_chat_members" | "left_chat_member"} (the
+        person joins or leaves). {"reply_to_message_id"} replies to a message of that chat.
+        The update's id, and the message as the bot receives it."""
         user = self._user(user_id, body)
-        message: dict[str, Any] = {
-            "message_id": next(self._ids),
-            "date": int(time.time()),
-            "chat": {"id": user_id, "type": "private", "first_name": user["first_name"]},
-            "from": user,
-        }
-        if "text" in body:
+        chat = self._chat_for(user, body.get("chat"))
+        message: dict[str, Any] = {"message_id": next(self._ids), "date": int(time.time()), "chat": dict(chat), "from": user}
+        if body.get("reply_to_message_id") is not None:
+            message["reply_to_message"] = self._replied(chat["id"], int(body["reply_to_message_id"]))
+        self._add_content(message, body)
+        async with self._changed:
+            self.messages[chat["id"]].append({**message, "from_user": True})
+        return await self.enqueue({"message": message}), message
+
+    def _chat_for(self, user: dict[str, Any], chat: dict[str, Any] | None) -> dict[str, Any]:
+        """The person's private chat, or the group they write in; either way the bot may write there now."""
+        if chat is None:
+            return self.chats.setdefault(user["id"], {"id": user["id"], "type": "private", "first_name": user["first_name"]})
+        chat_id = _int_or_none(chat.get("id"))
+        if chat_id is None or chat_id >= 0 or chat.get("type") not in GROUP_TYPES:
+            raise bad_request("a group chat has a negative id and the type group or supergroup")
+        group = self.chats.setdefault(chat_id, {"id": chat_id, "type": chat["type"], "title": ""})
+        group["title"] = str(chat.get("title") or group["title"])
+        return group
+
+    def _replied(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """The stored copy of the message replied to; Telegram nests replies one level only."""
+        for message in self.messages.get(chat_id, []):
+            if message["message_id"] == message_id:
+                return {k: v for k, v in message.items() if k not in ("from_user", "reply_to_message")}
+        raise bad_request("message to be replied not found")
+
+    def _add_content(self, message: dict[str, Any], body: dict[str, Any]) -> None:
+        if "event" in body:
+            if body["event"] not in GROUP_EVENTS or message["chat"]["type"] not in GROUP_TYPES:
+                raise bad_request("people join and leave groups only: new_chat_members or left_chat_member")
+            # The person joins or leaves by themselves: the member is the sender.
+            if body["event"] == "new_chat_members":
+                message["new_chat_members"] = [message["from"]]
+            else:
+                message["left_chat_member"] = message["from"]
+        elif "text" in body:
             text = str(body["text"])
             message["text"] = text
-            if text.startswith("/"):
-                command = text.split()[0] if text.split() else text
-                message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command)}]
+            entities = _text_entities(text)
+            if entities:
+                message["entities"] = entities
         elif "photo" in body:
             data = str(body["photo"]).encode()
             file_id = f"userphoto-{next(self._ids)}"
@@ -449,9 +545,6 @@ class BotApiEmulator:
             }
         else:
             raise bad_request("nothing to send")
-        async with self._changed:
-            self.messages[user_id].append({**message, "from_user": True})
-        return await self.enqueue({"message": message})
 
     async def user_press(self, user_id: int, body: dict[str, Any]) -> tuple[int, str]:
         user = self._user(user_id, body)
@@ -477,10 +570,10 @@ class BotApiEmulator:
 
     async def _user_sends(self, request: web.Request) -> web.Response:
         try:
-            update_id = await self.user_message(int(request.match_info["user_id"]), await request.json())
+            update_id, message = await self.user_post(int(request.match_info["user_id"]), await request.json())
         except ApiError as error:
             return _error_response(error)
-        return web.json_response({"ok": True, "update_id": update_id})
+        return web.json_response({"ok": True, "update_id": update_id, "message_id": message["message_id"]})
 
     async def _user_presses(self, request: web.Request) -> web.Response:
         try:
@@ -515,6 +608,20 @@ class BotApiEmulator:
 
     async def _calls(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "calls": [{"method": m, "params": p} for m, p in self.calls]})
+
+
+def _text_entities(text: str) -> list[dict[str, Any]]:
+    """Entities as Telegram marks them in what a person typed: a leading command (with any
+    @botname it carries) and @username mentions. Offsets and lengths count UTF-16 units."""
+    entities: list[dict[str, Any]] = []
+    command_end = 0  # a command's @botname belongs to the command, not a mention
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        entities.append({"type": "bot_command", "offset": 0, "length": utf16_length(command)})
+        command_end = len(command)
+    for mention in MENTION.finditer(text, command_end):
+        entities.append({"type": "mention", "offset": utf16_length(text[: mention.start()]), "length": utf16_length(mention.group())})
+    return entities
 
 
 def _menu_key(params: dict[str, Any]) -> str:
