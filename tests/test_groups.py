@@ -1,0 +1,157 @@
+"""Group chats, end to end through the emulator: the bot speaks only when addressed, never shows
+a person's household in a group, onboards in private only, and lets a building's leader or an
+administrator link the building's group (/link)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.emulator.client import ChatMessage, GroupChat
+from bot.i18n import translate
+from bot.services import access, audit, people
+from storage.models import GroupChat as LinkedGroup
+from storage.models import InviteCode, InviteKind, Place, PlaceKind, Role
+from tests.conftest import RunningBot
+from tests.test_onboarding import memberships_of
+
+GROUP_ID = -1001234
+HELP_TITLE = "您可以做什么"
+PRIVATE_CHAT = "https://t.me/gongjian_test_bot"
+
+
+def building_group(bot: RunningBot) -> GroupChat:
+    return bot.client.group(GROUP_ID, "1栋业主群")
+
+
+async def building_of_code(bot: RunningBot, code: str) -> int:
+    async with bot.sessionmaker() as session:
+        building_id = await session.scalar(select(InviteCode.place_id).where(InviteCode.code == code, InviteCode.kind == InviteKind.building))
+    assert building_id is not None
+    return building_id
+
+
+async def another_building(bot: RunningBot, building_id: int) -> int:
+    async with bot.sessionmaker() as session:
+        return next(i for i in await session.scalars(select(Place.id).where(Place.kind == PlaceKind.building)) if i != building_id)
+
+
+async def make_leader(bot: RunningBot, user_id: int, building_id: int) -> None:
+    async with bot.sessionmaker.begin() as session:
+        person = await people.get_or_create_person(session, people.TELEGRAM, str(user_id))
+        scope = access.Scope(PlaceKind.building, building_id)
+        await access.grant_role(session, person.id, Role.building_leader, scope, actor=audit.COMMAND_LINE)
+
+
+async def linked_building(bot: RunningBot, chat_id: int = GROUP_ID) -> int | None:
+    async with bot.sessionmaker() as session:
+        return await session.scalar(select(LinkedGroup.place_id).where(LinkedGroup.chat_id == str(chat_id)))
+
+
+def assert_points_to_private_chat(answer: ChatMessage) -> None:
+    """The answer to something private in a group: a link to a private chat, nothing about the person."""
+    assert [b.url for row in answer.buttons for b in row] == [PRIVATE_CHAT]
+    assert "私聊" in answer.text
+    for private in ("301", "1单元", "已认证", "未认证", "住户成员"):
+        assert private not in answer.text
+
+
+async def test_neighbours_talk_joins_and_leaves_get_no_answer(bot: RunningBot) -> None:
+    group = building_group(bot)
+    wang, li = group.member(2101, "王阿姨"), group.member(2102, "李师傅")
+    assert await wang.join() == []
+    assert await wang.send("大家好，我是3楼的，今天几点停水？") == []
+    assert await li.send("帮助") == []  # a command word, but said to the neighbours
+    assert await li.reply_to(wang.last_message_id or 0, "我的也停了") == []  # a reply to a neighbour is not for the bot
+    assert await li.leave() == []
+    assert await group.messages() == []
+
+
+async def test_commands_meant_for_another_bot_get_no_answer(bot: RunningBot) -> None:
+    group = building_group(bot)
+    admin = group.member(1004, "陈主任")  # could link the group, if the command were for us
+    assert await admin.send("/start@other_bot") == []
+    assert await admin.send("/help@other_bot") == []
+    assert await admin.send(f"/link@other_bot {bot.sample.building_code}") == []
+    assert await admin.send("@gongjian_test_bot_old 帮助") == []  # another bot whose name begins like ours
+    assert await group.messages() == []
+    assert await linked_building(bot) is None
+
+
+async def test_help_when_addressed_by_command_mention_or_reply(bot: RunningBot) -> None:
+    member = building_group(bot).member(2103, "赵大爷")
+    for addressed in ("/help", "/help@gongjian_test_bot", "@gongjian_test_bot 帮助", "@GongJian_Test_Bot 帮助"):
+        [help_] = await member.send(addressed)
+        assert HELP_TITLE in help_.text, addressed
+        assert "/lang" in help_.text and "/me" not in help_.text and "/start" not in help_.text  # only what works in a group
+    [answer] = await member.reply_to(help_, "帮助")
+    assert HELP_TITLE in answer.text
+
+
+async def test_private_things_in_a_group_answer_with_a_link_to_a_private_chat(bot: RunningBot) -> None:
+    resident = bot.client.user(2104, "王阿姨")
+    await resident.send(f"/start {bot.sample.building_code}")
+    await resident.press("1单元")
+    [joined] = await resident.press("301")
+    assert "301室" in joined.text  # there is a household that could leak
+
+    member = building_group(bot).member(2104, "王阿姨")
+    [me] = await member.send("/me")
+    assert_points_to_private_chat(me)
+    [mine] = await member.send("@gongjian_test_bot 我的")
+    assert_points_to_private_chat(mine)
+    [replied] = await member.reply_to(me, "我的")
+    assert_points_to_private_chat(replied)
+    [start] = await member.send(f"/start {bot.sample.household_code}")
+    assert_points_to_private_chat(start)
+    assert [verified for _, verified in await memberships_of(bot, 2104)] == [False]  # the code did nothing in the group
+
+
+async def test_onboarding_happens_in_private_only(bot: RunningBot) -> None:
+    member = building_group(bot).member(2105, "周奶奶")
+    [start] = await member.send(f"/start@gongjian_test_bot {bot.sample.household_code}")
+    assert_points_to_private_chat(start)
+    [word] = await member.send(f"@gongjian_test_bot 加入 {bot.sample.household_code}")
+    assert_points_to_private_chat(word)
+    assert await memberships_of(bot, 2105) == []
+    [joined] = await bot.client.user(2105, "周奶奶").send(f"/start {bot.sample.household_code}")
+    assert "认证住户成员" in joined.text  # the one-time code is still unused
+
+
+async def test_a_building_leader_links_the_group_with_the_building_code(bot: RunningBot) -> None:
+    building_id = await building_of_code(bot, bot.sample.building_code)
+    await make_leader(bot, 2106, building_id)
+    [linked] = await building_group(bot).member(2106, "楼栋长").send(f"/link {bot.sample.building_code}")
+    assert "已绑定到 西冲塘小区 1栋" in linked.text
+    assert await linked_building(bot) == building_id
+    async with bot.sessionmaker() as session:
+        group = await session.scalar(select(LinkedGroup).where(LinkedGroup.chat_id == str(GROUP_ID)))
+    assert group is not None and group.title == "1栋业主群"
+
+
+async def test_a_resident_or_another_buildings_leader_cannot_link(bot: RunningBot) -> None:
+    group = building_group(bot)
+    [refused] = await group.member(2107, "住户").send(f"/link {bot.sample.building_code}")
+    assert refused.text == translate("zh_CN", access.NOT_ALLOWED)
+    other = await another_building(bot, await building_of_code(bot, bot.sample.building_code))
+    await make_leader(bot, 2108, other)
+    [also_refused] = await group.member(2108, "2栋楼长").send(f"/link {bot.sample.building_code}")
+    assert also_refused.text == translate("zh_CN", access.NOT_ALLOWED)
+    assert await linked_building(bot) is None
+
+
+async def test_link_alone_links_the_one_building_its_leader_leads(bot: RunningBot) -> None:
+    other = await another_building(bot, await building_of_code(bot, bot.sample.building_code))
+    await make_leader(bot, 2109, other)
+    [linked] = await building_group(bot).member(2109, "楼栋长").send("/link@gongjian_test_bot")
+    assert "已绑定到" in linked.text
+    assert await linked_building(bot) == other
+
+
+async def test_the_community_admin_links_with_the_code_but_must_name_the_building(bot: RunningBot) -> None:
+    admin = building_group(bot).member(1004, "陈主任")
+    [which] = await admin.send("/link")  # an admin of the whole community leads no one building
+    assert "属于哪栋楼" in which.text
+    assert await linked_building(bot) is None
+    [linked] = await admin.send(f"/link {bot.sample.building_code}")
+    assert "已绑定到 西冲塘小区 1栋" in linked.text
+    assert await linked_building(bot) == await building_of_code(bot, bot.sample.building_code)
