@@ -88,7 +88,7 @@ async def join_household(session: AsyncSession, person_id: int, household_id: in
 
 async def memberships_of(session: AsyncSession, person_id: int) -> list[MembershipView]:
     """The person's households with their addresses, in one query."""
-    query = places.address_query().add_columns(Membership.verified, Membership.tenure, Membership.represents)
+    query = places.ADDRESS_QUERY.add_columns(Membership.verified, Membership.tenure, Membership.represents)
     rows = await session.execute(
         query.join(Membership, Membership.household_id == Household.id).where(Membership.person_id == person_id).order_by(Membership.id)
     )
