@@ -27,6 +27,7 @@ from storage.models import PlaceKind, Role
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped with Ctrl-C
 
 T = TypeVar("T")
 
@@ -91,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as error:
         print(error.render(current_locale()), file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        return 0
+    except KeyboardInterrupt:  # nothing half-done is kept: the transaction rolls back
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # Whatever read the output (head, a pager) has stopped: say so once, where it can still be read.
         _stop_writing_to(sys.stdout)
