@@ -6,14 +6,17 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TextIO, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.i18n import N_, _, set_locale
+from bot.i18n import N_, _, current_locale, ngettext, set_locale
 from bot.routing.commands import add_route_commands
 from bot.services import access, audit, invites, people, places
 from bot.services.errors import DomainError
@@ -24,16 +27,20 @@ from storage.models import PlaceKind, Role
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped with Ctrl-C
+
+T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gongjian", description="共建: residents take part in the renovation of old compounds.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log everything, and show the traceback of an unexpected error")
+    parser.set_defaults(log_level=logging.WARNING)
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
     run.add_argument("--webhook", action="store_true", help="serve a webhook (aiohttp) instead of long polling")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=cmd_run, log_level=logging.INFO)  # a server's log
 
     demo = commands.add_parser("demo", help="try the bot offline in this terminal")
     demo.set_defaults(handler=cmd_demo)
@@ -75,27 +82,60 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings()
-    set_locale(settings.default_locale)
+    _configure_logging(logging.DEBUG if args.verbose else args.log_level)
     try:
-        return int(args.handler(args, settings) or 0)
+        settings = Settings()
+        set_locale(settings.default_locale)
+        status = int(args.handler(args, settings) or 0)
+        sys.stdout.flush()  # here, so that a closed pipe is reported below rather than at exit
+        return status
     except DomainError as error:
-        print(error.render(settings.default_locale), file=sys.stderr)
+        print(error.render(current_locale()), file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        return 0
+    except KeyboardInterrupt:  # nothing half-done is kept: the transaction rolls back
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Whatever read the output (head, a pager) has stopped: say so once, where it can still be read.
+        _stop_writing_to(sys.stdout)
+        try:
+            print(_("The output was closed before all of it was written (by head or a pager, for example)."), file=sys.stderr, flush=True)
+        except BrokenPipeError:  # stderr went into the same pipe
+            _stop_writing_to(sys.stderr)
+        return EXIT_FAILED
+    except Exception as error:  # an operator reads one line; the traceback is for --verbose
+        if args.verbose:
+            traceback.print_exc()
+        print(_("Something went wrong: {error}; run with --verbose for details.").format(error=_one_line(error)), file=sys.stderr)
+        return EXIT_FAILED
 
 
-def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[int | None]]) -> int:
-    """Run `work` in one transaction on an upgraded database: all of it is written, or none."""
+def _configure_logging(level: int) -> None:
+    """Warnings only, except for the bot itself (`run`) and under --verbose: an operator's
+    command says what it did in its own words, not in libraries' log lines."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)
 
-    async def run() -> int:
+
+def _stop_writing_to(stream: TextIO) -> None:
+    """Point the stream at /dev/null, so that Python's own flush at exit finds nothing to complain about."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on an upgraded database: all of it is written, or none.
+    Commands print after it, so that output cut short can never undo what was done."""
+
+    async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
             await migrate.upgrade(engine)
             async with create_sessionmaker(engine).begin() as session:
-                return int(await work(session) or 0)
+                return await work(session)
         finally:
             await engine.dispose()
 
@@ -123,7 +163,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     async def nothing(session: AsyncSession) -> None:
         return None
 
-    _with_session(settings, nothing)
+    _in_transaction(settings, nothing)
     print(_("The database is up to date."))
     return 0
 
@@ -133,29 +173,65 @@ def cmd_import_households(args: argparse.Namespace, settings: Settings) -> int:
     if not path.is_file():
         print(_("No such file: {path}").format(path=path), file=sys.stderr)
         return EXIT_FAILED
-    rows = read_households(path)
+    watched = sys.stderr.isatty()  # progress for a person waiting, not for a script's log
+    file = read_households(path, _show_rows_read if watched else None)
+    if file.sheet_count > 1:
+        print(_("The workbook has {count} sheets; read the sheet {sheet}.").format(count=file.sheet_count, sheet=file.sheet), file=sys.stderr)
 
-    async def work(session: AsyncSession) -> None:
-        summary = await places.import_households(session, rows)
-        await audit.record(session, audit.COMMAND_LINE, "import_households", str(path), rows=len(rows))
-        created = ", ".join(f"{kind} {summary.created[kind.value]}" for kind in PlaceKind if summary.created[kind.value])
-        print(_("Read {rows} rows. Created: {created}.").format(rows=len(rows), created=created or _("nothing new")))
-        if summary.updated_households:
-            print(_("Updated floor or area of {count} households.").format(count=summary.updated_households))
+    async def work(session: AsyncSession) -> places.ImportSummary:
+        return await places.import_households(session, file.rows, actor=audit.COMMAND_LINE, source=path.name, progress=_show_households_saved if watched else None)
 
-    return _with_session(settings, work)
+    summary = _in_transaction(settings, work)
+    print(_summary(len(file.rows), summary))
+    return 0
+
+
+def _show_rows_read(done: int) -> None:
+    print(_("Read {done} rows…").format(done=f"{done:,}"), file=sys.stderr, flush=True)
+
+
+def _show_households_saved(done: int, total: int) -> None:
+    print(_("Saved {done} of {total} households…").format(done=f"{done:,}", total=f"{total:,}"), file=sys.stderr, flush=True)
+
+
+PLACE_COUNTS: dict[PlaceKind, Callable[[int], str]] = {
+    PlaceKind.district: lambda n: ngettext("{count} district", "{count} districts", n),
+    PlaceKind.street: lambda n: ngettext("{count} street", "{count} streets", n),
+    PlaceKind.community: lambda n: ngettext("{count} community", "{count} communities", n),
+    PlaceKind.compound: lambda n: ngettext("{count} compound", "{count} compounds", n),
+    PlaceKind.building: lambda n: ngettext("{count} building", "{count} buildings", n),
+    PlaceKind.unit: lambda n: ngettext("{count} unit", "{count} units", n),
+    PlaceKind.household: lambda n: ngettext("{count} household", "{count} households", n),
+}
+
+
+def _summary(rows: int, summary: places.ImportSummary) -> str:
+    """What the import did, in the operator's language: "Read 3 rows. New: 1 district, 2 buildings, 3 households." """
+    created = _(", ").join(PLACE_COUNTS[kind](count).format(count=f"{count:,}") for kind in PlaceKind if (count := summary.created[kind]))
+    text = ngettext("Read {rows} row. New: {created}.", "Read {rows} rows. New: {created}.", rows).format(rows=f"{rows:,}", created=created or _("nothing"))
+    if summary.updated_households:
+        updated = summary.updated_households
+        text += " " + ngettext("Updated the floor or area of {count} household.", "Updated the floor or area of {count} households.", updated).format(count=f"{updated:,}")
+    return text
+
+
+# Telegram's user ids have at most 52 significant bits.
+TELEGRAM_ID_LIMIT = 2**52
 
 
 def _role_command(change: Callable[..., Awaitable[bool]], done: str, unchanged: str) -> Callable[[argparse.Namespace, Settings], int]:
     def command(args: argparse.Namespace, settings: Settings) -> int:
         scope = access.Scope.parse(args.scope)
+        if not 0 < args.telegram_id < TELEGRAM_ID_LIMIT:
+            raise DomainError(N_("{id} is not a Telegram user id."), id=str(args.telegram_id))
 
-        async def work(session: AsyncSession) -> None:
+        async def work(session: AsyncSession) -> bool:
             person = await people.get_or_create_person(session, people.TELEGRAM, str(args.telegram_id))
-            changed = await change(session, person.id, Role(args.role), scope, actor=audit.COMMAND_LINE)
-            print(_(done if changed else unchanged).format(role=args.role, id=args.telegram_id, scope=scope))
+            return await change(session, person.id, Role(args.role), scope, actor=audit.COMMAND_LINE)
 
-        return _with_session(settings, work)
+        changed = _in_transaction(settings, work)
+        print(_(done if changed else unchanged).format(role=args.role, id=args.telegram_id, scope=scope))
+        return 0
 
     return command
 
@@ -169,27 +245,37 @@ cmd_revoke = _role_command(
 
 
 def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(session: AsyncSession) -> None:
-        nodes = await places.list_places(session)
-        if args.json:
-            print(json.dumps([_node_json(node) for node in nodes], ensure_ascii=False, indent=1))
-            return
-        children: dict[tuple[PlaceKind | None, int | None], list[places.PlaceNode]] = {}
-        parent_kind = {kind: (list(PlaceKind)[i - 1] if i else None) for i, kind in enumerate(PlaceKind)}
-        for node in nodes:
-            children.setdefault((parent_kind[node.kind], node.parent_id), []).append(node)
+    nodes = _in_transaction(settings, places.list_places)
+    if args.json:
+        print(json.dumps([_node_json(node) for node in nodes], ensure_ascii=False, indent=1))
+    elif nodes:
+        for line in _tree_lines(nodes):
+            print(line)
+    else:
+        print(_("No places yet. Import households with: gongjian import households FILE"))
+    return 0
 
-        def show(node: places.PlaceNode, depth: int) -> None:
-            print("  " * depth + f"{node.kind.value}:{node.id} {node.name}" + (f" ({node.floor}F, {node.area} m²)" if node.area else ""))
-            for child in children.get((node.kind, node.id), []):
-                show(child, depth + 1)
 
-        for root in children.get((None, None), []):
-            show(root, 0)
-        if not nodes:
-            print(_("No places yet. Import households with: gongjian import households FILE"))
+def _tree_lines(nodes: list[places.PlaceNode]) -> Iterator[str]:
+    """The hierarchy indented, each place with its kind and id: "  街道 #2 梅湾街道"."""
+    children: dict[int | None, list[places.PlaceNode]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
 
-    return _with_session(settings, work)
+    def lines(node: places.PlaceNode, depth: int) -> Iterator[str]:
+        yield "  " * depth + f"{_(places.KIND_NAMES[node.kind])} #{node.id} {_place_text(node)}"
+        if node.kind is not PlaceKind.household:  # household ids are not place ids
+            for child in children.get(node.id, []):
+                yield from lines(child, depth + 1)
+
+    for root in children.get(None, []):
+        yield from lines(root, 0)
+
+
+def _place_text(node: places.PlaceNode) -> str:
+    if node.kind is not PlaceKind.household:
+        return node.name
+    return _("{room} (floor {floor}, {area} m²)").format(room=node.name, floor=node.floor, area=node.area)
 
 
 def _node_json(node: places.PlaceNode) -> dict[str, object]:
@@ -200,22 +286,23 @@ def _node_json(node: places.PlaceNode) -> dict[str, object]:
 
 
 def cmd_invite_building(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(session: AsyncSession) -> None:
-        code = await invites.building_code(session, args.id, actor=audit.COMMAND_LINE)
-        username = settings.bot_username or await _bot_username(settings)
-        print(_("Invite code: {code}").format(code=code))
-        if username is None:
-            print(_("Set GONGJIAN_BOT_USERNAME (or GONGJIAN_BOT_TOKEN) to get the link and QR code."), file=sys.stderr)
-            return
-        link = f"https://t.me/{username}?start={code}"
-        print(link)
-        import segno
+    async def work(session: AsyncSession) -> str:
+        return await invites.building_code(session, args.id, actor=audit.COMMAND_LINE)
 
-        out = args.out or Path(f"invite-building-{args.id}.png")
-        segno.make(link, error="m").save(out, scale=10, border=4)
-        print(_("QR code written to {path}").format(path=out))
+    code = _in_transaction(settings, work)
+    print(_("Invite code: {code}").format(code=code))
+    username = settings.bot_username or asyncio.run(_bot_username(settings))
+    if username is None:
+        print(_("Set GONGJIAN_BOT_USERNAME (or GONGJIAN_BOT_TOKEN) to get the link and QR code."), file=sys.stderr)
+        return 0
+    link = f"https://t.me/{username}?start={code}"
+    print(link)
+    import segno
 
-    return _with_session(settings, work)
+    out = args.out or Path(f"invite-building-{args.id}.png")
+    segno.make(link, error="m").save(out, scale=10, border=4)
+    print(_("QR code written to {path}").format(path=out))
+    return 0
 
 
 async def _bot_username(settings: Settings) -> str | None:
@@ -231,11 +318,12 @@ async def _bot_username(settings: Settings) -> str | None:
 
 
 def cmd_invite_household(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(session: AsyncSession) -> None:
-        code = await invites.household_code(session, args.id, actor=audit.COMMAND_LINE)
-        print(_("One-time code for household {id}: {code}").format(id=args.id, code=code))
+    async def work(session: AsyncSession) -> str:
+        return await invites.household_code(session, args.id, actor=audit.COMMAND_LINE)
 
-    return _with_session(settings, work)
+    code = _in_transaction(settings, work)
+    print(_("One-time code for household {id}: {code}").format(id=args.id, code=code))
+    return 0
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ async def seed_sample(database_url: str) -> SampleCommunity:
     try:
         await migrate.upgrade(engine)
         async with create_sessionmaker(engine).begin() as session:
-            await places.import_households(session, sample_households())
+            await places.import_households(session, sample_households(), actor=audit.COMMAND_LINE)
             nodes = await places.list_places(session)
             community_id = next(n.id for n in nodes if n.kind.value == "community")
             building_id = next(n.id for n in nodes if n.kind.value == "building")

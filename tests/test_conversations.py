@@ -140,7 +140,7 @@ async def test_options_are_numbered_lines_on_a_text_channel(sessionmaker: async_
     """The same flow, driven by text alone on a channel without buttons, state kept between
     turns in the database (each turn is a fresh transaction, as each message would be)."""
     async with sessionmaker.begin() as session:
-        await places.import_households(session, sample_households())
+        await places.import_households(session, sample_households(), actor=audit.COMMAND_LINE)
         nodes = await places.list_places(session)
         building = next(n for n in nodes if n.kind.value == "building")
         code = await invites.building_code(session, building.id, actor=audit.COMMAND_LINE)

@@ -21,7 +21,7 @@ def other_community() -> list[HouseholdRow]:
 
 
 async def seed(session: AsyncSession) -> dict[str, Place]:
-    await places.import_households(session, sample_households() + other_community())
+    await places.import_households(session, sample_households() + other_community(), actor=audit.COMMAND_LINE)
     communities = {p.name: p for p in await session.scalars(select(Place).where(Place.kind == PlaceKind.community))}
     ours = communities["通化街社区"]
     buildings = {p.name: p for p in await session.scalars(select(Place).where(Place.kind == PlaceKind.building, places.within(ours, Place)))}

@@ -26,7 +26,7 @@ Sessions = async_sessionmaker[AsyncSession]
 
 async def test_what_lies_within_a_place_and_what_contains_it(sessionmaker: Sessions) -> None:
     async with sessionmaker.begin() as session:
-        await places.import_households(session, sample_households())
+        await places.import_households(session, sample_households(), actor=audit.COMMAND_LINE)
         compound = await session.scalar(select(Place).where(Place.kind == PlaceKind.compound))
         building = await session.scalar(select(Place).where(Place.kind == PlaceKind.building, Place.name == "2栋"))
         assert compound is not None and building is not None

@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import SUPPORTED_LOCALES, normalize_locale, translate
+from bot.i18n import SUPPORTED_LOCALES, normalize_locale, translate, translate_plural
 from locales import DOMAIN, LOCALES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,16 +29,32 @@ def placeholders(text: str) -> set[str]:
     return set(re.findall(r"\{(\w*)\}", text))
 
 
+def catalogue_entries(locale: str) -> dict[str, Message]:
+    """Entries by message id; a plural entry answers for its singular and its plural id."""
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as file:
+        return {msgid: m for m in read_po(file, locale=locale) if m.id for msgid in ([m.id] if isinstance(m.id, str) else m.id)}
+
+
+def translations(entry: Message) -> list[str]:
+    return [entry.string] if isinstance(entry.string, str) else list(entry.string)
+
+
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_every_message_in_the_code_is_translated(locale: str) -> None:
-    with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as file:
-        catalogue = {m.id: m for m in read_po(file, locale=locale) if m.id}
+    catalogue = catalogue_entries(locale)
     messages = source_messages()
     assert len(messages) > 50
-    untranslated = sorted(m for m in messages if m not in catalogue or not catalogue[m].string or catalogue[m].fuzzy)
+    untranslated = sorted(m for m in messages if m not in catalogue or not all(translations(catalogue[m])) or catalogue[m].fuzzy)
     assert untranslated == []
     for message in messages:
-        assert placeholders(catalogue[message].string) == placeholders(message), message
+        for translation in translations(catalogue[message]):
+            assert placeholders(translation) == placeholders(message), message
+
+
+def test_plural_forms_follow_the_count() -> None:
+    assert translate_plural("en", "{count} district", "{count} districts", 1) == "{count} district"
+    assert translate_plural("en", "{count} district", "{count} districts", 2) == "{count} districts"
+    assert translate_plural("zh_CN", "{count} district", "{count} districts", 2) == "{count} 个区县"
 
 
 def test_locales_are_chosen_from_client_language_codes() -> None:

@@ -28,5 +28,6 @@ COMMAND_LINE = Actor(OPERATOR_CHANNEL)
 
 
 async def record(session: AsyncSession, actor: Actor, action: str, target: str, **details: Any) -> None:
+    target = target[: AuditEntry.target.type.length]  # a file's name may be longer than the column
     session.add(AuditEntry(actor_person_id=actor.person_id, actor_channel=actor.channel, action=action, target=target, details=details))
     await session.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import N_
 from bot.services import access, audit, people, places
 from bot.services.errors import DomainError
-from storage.models import FailedCodeAttempt, Household, InviteCode, InviteKind, PlaceKind, utcnow
+from bot.services.text import compact
+from storage.models import FailedCodeAttempt, InviteCode, InviteKind, PlaceKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,6 @@ TOO_MANY_ATTEMPTS = N_("Too many codes did not match. Please wait {minutes} minu
 # The code space (31^8) makes guessing hopeless; the limit keeps it visible and slow all the same.
 MAX_FAILED_ATTEMPTS = 5
 FAILED_ATTEMPTS_WINDOW = timedelta(minutes=10)
-ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 
 class InviteError(DomainError):
@@ -43,9 +42,8 @@ class BuildingInvite:
 
 
 def normalize_code(text: str) -> str:
-    """As typed with a Chinese input method too: full-width letters and digits (NFKC), spaces
-    and zero-width characters anywhere, lower case."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace() and ch not in ZERO_WIDTH).upper()
+    """A code as typed, with a Chinese input method or in lower case, made comparable."""
+    return compact(text).upper()
 
 
 def _new_code() -> str:
@@ -56,7 +54,7 @@ async def building_code(session: AsyncSession, building_id: int, *, actor: audit
     """The building's invite code; the same code every time, so printed posters stay valid."""
     building = await places.get_place(session, building_id, PlaceKind.building)
     if building is None:
-        raise InviteError(places.NO_SUCH_PLACE, kind="building", id=building_id)
+        raise places.no_such_place(PlaceKind.building, building_id)
     await access.require(session, actor, access.Permission.print_invites, building)
     existing = await session.scalar(select(InviteCode.code).where(InviteCode.kind == InviteKind.building, InviteCode.place_id == building_id))
     if existing:
@@ -66,9 +64,9 @@ async def building_code(session: AsyncSession, building_id: int, *, actor: audit
 
 async def household_code(session: AsyncSession, household_id: int, *, actor: audit.Actor) -> str:
     """A new one-time code for the household."""
-    household = await session.get(Household, household_id)
+    household = await places.get_household(session, household_id)
     if household is None:
-        raise InviteError(places.NO_SUCH_PLACE, kind="household", id=household_id)
+        raise places.no_such_place(PlaceKind.household, household_id)
     await access.require(session, actor, access.Permission.print_invites, household)
     return await _create(session, InviteCode(kind=InviteKind.household, household_id=household_id), actor)
 

@@ -8,23 +8,50 @@ a place, and `contains(scope, place)` reads one row.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, insert, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
+from bot.services import access, audit
+from bot.services.errors import DomainError, Term
 from bot.services.households_import import HouseholdRow
 from storage.models import TREE_LEVELS, Household, Place, PlaceKind
 
 NO_SUCH_PLACE = N_("There is no {kind} with id {id}.")
+KIND_NAMES: dict[PlaceKind, str] = {
+    PlaceKind.district: N_("district"),
+    PlaceKind.street: N_("street"),
+    PlaceKind.community: N_("community"),
+    PlaceKind.compound: N_("compound"),
+    PlaceKind.building: N_("building"),
+    PlaceKind.unit: N_("unit"),
+    PlaceKind.household: N_("household"),
+}
+# Ids are 32-bit integers in PostgreSQL: a larger number names nothing, and is never sent to the database.
+MAX_ID = 2**31 - 1
+# Lists of ids per IN (...): well under the 32,767 parameters asyncpg and SQLite take per statement.
+IDS_PER_QUERY = 5_000
+HOUSEHOLDS_PER_BATCH = 10_000
+
+T = TypeVar("T")
+HouseholdsSaved = Callable[[int, int], None]  # (saved so far, to save)
+
+
+class StoredHousehold(NamedTuple):
+    id: int
+    floor: int
+    area: Decimal
 
 
 @dataclass
 class ImportSummary:
-    created: Counter[str] = field(default_factory=Counter)
+    created: Counter[PlaceKind] = field(default_factory=Counter)
     updated_households: int = 0
     unchanged_households: int = 0
 
@@ -61,54 +88,107 @@ def contains(scope: Place, place: Place | Household) -> bool:
     return place.ancestor_id(scope.kind) == scope.id
 
 
+def _ancestor_values(parent: Place) -> dict[str, int | None]:
+    """The ancestor-id columns of a child of `parent`: the parent's own, and the parent at its level."""
+    return {level.value + "_id": parent.id if level is parent.kind else parent.ancestor_id(level) for level in TREE_LEVELS[:-1]}
+
+
 def _child_values(parent: Place | None, kind: PlaceKind, name: str) -> dict[str, object]:
     """A new place's columns: its parent and, copied from the parent's row, all its ancestors."""
     values: dict[str, object] = {"kind": kind, "name": name, "parent_id": parent.id if parent else None}
     if parent is not None:
-        for level in TREE_LEVELS[:-1]:
-            values[level.value + "_id"] = parent.id if level is parent.kind else parent.ancestor_id(level)
+        values.update(_ancestor_values(parent))
     return values
 
 
-async def import_households(session: AsyncSession, rows: list[HouseholdRow]) -> ImportSummary:
-    """Create whatever part of the hierarchy is missing; importing the same rows again changes
-    nothing. Existing places are read once up front, so a city's file costs one pass."""
+async def import_households(
+    session: AsyncSession, rows: list[HouseholdRow], *, actor: audit.Actor, source: str = "households", progress: HouseholdsSaved | None = None
+) -> ImportSummary:
+    """Create whatever part of the hierarchy is missing, add new households and update changed
+    floors and areas; importing the same rows again changes nothing. It works in bulk, level by
+    level, so a city's file (120,000 households) is a few dozen statements, not one per row.
+    `progress(done, total)` is told after each batch of households written."""
+    await access.require(session, actor, access.Permission.import_households, None)
     summary = ImportSummary()
-    by_path: dict[tuple[str, ...], Place] = {}
-    known = {(p.parent_id, p.name): p for p in await session.scalars(select(Place))}
-    for row in rows:
-        parent: Place | None = None
-        path = row.unit_path
-        for depth, kind in enumerate(TREE_LEVELS):
-            key = path[: depth + 1]
-            place = by_path.get(key)
-            if place is None:
-                place = known.get((parent.id if parent else None, key[-1]))
-                if place is None:
-                    place = Place(**_child_values(parent, kind, key[-1]))
-                    session.add(place)
-                    await session.flush()
-                    known[(place.parent_id, place.name)] = place
-                    summary.created[kind.value] += 1
-                by_path[key] = place
-            parent = place
-        assert parent is not None
-        await _upsert_household(session, parent, row, summary)
-    await session.flush()
+    units = await _ensure_places(session, [row.unit_path for row in rows], summary)
+    await _write_households(session, rows, units, summary, progress)
+    created = {kind.value: count for kind, count in summary.created.items()}
+    await audit.record(session, actor, "import_households", source, rows=len(rows), created=created, updated=summary.updated_households)
     return summary
 
 
-async def _upsert_household(session: AsyncSession, unit: Place, row: HouseholdRow, summary: ImportSummary) -> None:
-    household = await session.scalar(select(Household).where(Household.unit_id == unit.id, Household.room == row.room))
-    if household is None:
-        ancestors = {level.value + "_id": unit.ancestor_id(level) for level in TREE_LEVELS[:-1]}
-        session.add(Household(unit_id=unit.id, room=row.room, floor=row.floor, area=row.area, **ancestors))
-        summary.created[PlaceKind.household.value] += 1
-    elif household.floor != row.floor or household.area != row.area:
-        household.floor, household.area = row.floor, row.area
-        summary.updated_households += 1
+async def _ensure_places(session: AsyncSession, unit_paths: list[tuple[str, ...]], summary: ImportSummary) -> dict[tuple[str, ...], Place]:
+    """The unit at each path (district ... unit names), creating the missing places one level at
+    a time: each level is read in a query or a few and its new places inserted in one statement."""
+    placed: dict[tuple[str, ...], Place] = {}
+    for depth, kind in enumerate(TREE_LEVELS):
+        paths = list(dict.fromkeys(path[: depth + 1] for path in unit_paths))  # in the file's order
+        parents = [placed.get(path[:-1]) for path in paths]  # None above districts
+        keys = [(parent.id if parent else None, path[-1]) for parent, path in zip(parents, paths)]
+        existing = await _places_under(session, kind, keys)
+        missing = [(parent, key[1]) for parent, key in zip(parents, keys) if key not in existing]
+        if missing:
+            await session.execute(insert(Place), [_child_values(parent, kind, name) for parent, name in missing])
+            summary.created[kind] += len(missing)
+            existing = await _places_under(session, kind, keys)
+        placed.update((path, existing[key]) for path, key in zip(paths, keys))
+    return {path: placed[path] for path in unit_paths}
+
+
+async def _places_under(session: AsyncSession, kind: PlaceKind, keys: list[tuple[int | None, str]]) -> dict[tuple[int | None, str], Place]:
+    """The existing places of `kind` among these (parent id, name) keys, and possibly others
+    under the same parents."""
+    if kind is TREE_LEVELS[0]:  # no parent: by name
+        queries = [select(Place).where(Place.parent_id.is_(None), Place.name.in_(chunk)) for chunk in _chunks([name for _, name in keys])]
     else:
-        summary.unchanged_households += 1
+        parent_ids = list(dict.fromkeys(parent_id for parent_id, _ in keys))
+        queries = [select(Place).where(Place.parent_id.in_(chunk)) for chunk in _chunks(parent_ids)]
+    places = [place for query in queries for place in await session.scalars(query)]
+    return {(place.parent_id, place.name): place for place in places}
+
+
+async def _write_households(
+    session: AsyncSession, rows: list[HouseholdRow], units: dict[tuple[str, ...], Place], summary: ImportSummary, progress: HouseholdsSaved | None
+) -> None:
+    existing = await _households_of_units(session, [unit.id for unit in units.values()])
+    new: list[HouseholdRow] = []
+    changed: list[dict[str, object]] = []
+    for row in rows:
+        found = existing.get((units[row.unit_path].id, row.room))
+        if found is None:
+            new.append(row)
+        elif (found.floor, found.area) != (row.floor, row.area):
+            changed.append({"id": found.id, "floor": row.floor, "area": row.area})
+        else:
+            summary.unchanged_households += 1
+    # A unit's columns are the same for all its households; the rows' dicts are made a batch at a
+    # time, so that a city's file does not hold 120,000 of them at once.
+    columns = {path: {"unit_id": unit.id, **_ancestor_values(unit)} for path, unit in units.items()}
+    for done, batch in enumerate(_chunks(new, HOUSEHOLDS_PER_BATCH), start=1):
+        await session.execute(insert(Household), [{"room": r.room, "floor": r.floor, "area": r.area, **columns[r.unit_path]} for r in batch])
+        if progress is not None:
+            progress(min(done * HOUSEHOLDS_PER_BATCH, len(new)), len(new))
+    if new:
+        summary.created[PlaceKind.household] = len(new)
+    if changed:
+        await session.execute(update(Household), changed)
+        summary.updated_households = len(changed)
+
+
+async def _households_of_units(session: AsyncSession, unit_ids: list[int]) -> dict[tuple[int, str], StoredHousehold]:
+    """The households already in these units, by (unit id, room)."""
+    found: dict[tuple[int, str], StoredHousehold] = {}
+    for chunk in _chunks(unit_ids):
+        rows = await session.execute(
+            select(Household.unit_id, Household.room, Household.id, Household.floor, Household.area).where(Household.unit_id.in_(chunk))
+        )
+        found.update(((unit_id, room), StoredHousehold(household_id, floor, area)) for unit_id, room, household_id, floor, area in rows)
+    return found
+
+
+def _chunks(items: list[T], size: int = IDS_PER_QUERY) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 async def list_places(session: AsyncSession) -> list[PlaceNode]:
@@ -121,15 +201,28 @@ async def list_places(session: AsyncSession) -> list[PlaceNode]:
     return nodes
 
 
+def kind_name(kind: PlaceKind) -> Term:
+    """A kind's name as people read it ("小区", "compound"), translated where the message is."""
+    return Term(KIND_NAMES[kind])
+
+
+def no_such_place(kind: PlaceKind, place_id: int) -> DomainError:
+    return DomainError(NO_SUCH_PLACE, kind=kind_name(kind), id=place_id)
+
+
 async def get_place(session: AsyncSession, place_id: int, kind: PlaceKind | None = None) -> Place | None:
     """The place with this id (and of this kind, when given)."""
-    place = await session.get(Place, place_id)
+    place = await session.get(Place, place_id) if 0 < place_id <= MAX_ID else None
     return place if place is not None and (kind is None or place.kind is kind) else None
+
+
+async def get_household(session: AsyncSession, household_id: int) -> Household | None:
+    return await session.get(Household, household_id) if 0 < household_id <= MAX_ID else None
 
 
 async def place_exists(session: AsyncSession, kind: PlaceKind, place_id: int) -> bool:
     if kind is PlaceKind.household:
-        return await session.get(Household, place_id) is not None
+        return await get_household(session, place_id) is not None
     return await get_place(session, place_id, kind) is not None
 
 
@@ -197,12 +290,12 @@ async def find_room_in_building(session: AsyncSession, building_id: int, room: s
 
 async def place_name(session: AsyncSession, place_id: int) -> str | None:
     """A readable name; a building or unit is named with its compound ("阳光小区 3栋 1单元")."""
-    place = await session.get(Place, place_id)
+    place = await get_place(session, place_id)
     if place is None:
         return None
     names = [place.name]
     if place.kind in (PlaceKind.building, PlaceKind.unit):
         ancestors = [place.compound_id] + ([place.building_id] if place.kind is PlaceKind.unit else [])
-        rows = dict((await session.execute(select(Place.id, Place.name).where(Place.id.in_(ancestors)))).tuples().all())
+        rows = dict((await session.execute(select(Place.id, Place.name).where(Place.id.in_(ancestors)))).all())
         names = [rows[i] for i in ancestors if i in rows] + names
     return " ".join(names)
