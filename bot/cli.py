@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from aiogram.utils.deep_linking import create_deep_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -114,6 +115,10 @@ def _configure_logging(level: int) -> None:
     command says what it did in its own words, not in libraries' log lines."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger().setLevel(level)
+    if level > logging.DEBUG:
+        # aiogram logs a line for every update handled: at a city's evening peak that is
+        # thousands a second of noise, and time taken from answering. --verbose shows them.
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
 
 
 def _stop_writing_to(stream: TextIO) -> None:
@@ -295,7 +300,7 @@ def cmd_invite_building(args: argparse.Namespace, settings: Settings) -> int:
     if username is None:
         print(_("Set GONGJIAN_BOT_USERNAME (or GONGJIAN_BOT_TOKEN) to get the link and QR code."), file=sys.stderr)
         return 0
-    link = f"https://t.me/{username}?start={code}"
+    link = create_deep_link(username, "start", code)  # plain: the code is also typed off the poster
     print(link)
     import segno
 
