@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from aiogram.utils.deep_linking import create_deep_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -300,6 +299,8 @@ def cmd_invite_building(args: argparse.Namespace, settings: Settings) -> int:
     if username is None:
         print(_("Set GONGJIAN_BOT_USERNAME (or GONGJIAN_BOT_TOKEN) to get the link and QR code."), file=sys.stderr)
         return 0
+    from aiogram.utils.deep_linking import create_deep_link  # aiogram is slow to import: only here
+
     link = create_deep_link(username, "start", code)  # plain: the code is also typed off the poster
     print(link)
     import segno
