@@ -5,15 +5,13 @@ belongs in a private chat with a link there."""
 
 from __future__ import annotations
 
-import re
-
 from aiogram import Bot, F, Router
 from aiogram.types import Message
 
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
 from bot.replies import Response
-from handlers.filters import AddressedToBot
+from handlers.filters import AddressedToBot, mention_of
 
 
 def create_router() -> Router:
@@ -26,7 +24,6 @@ def create_router() -> Router:
 
     @router.message(F.text, ~F.text.startswith("/"))
     async def mentioned(message: Message, turn: Turn, bot: Bot) -> Response:
-        mention = re.compile(re.escape("@" + ((await bot.me()).username or "")), re.IGNORECASE)
-        return await dispatch.on_text(turn, mention.sub(" ", message.text or ""))
+        return await dispatch.on_text(turn, mention_of((await bot.me()).username or "").sub(" ", message.text or ""))
 
     return router
