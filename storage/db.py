@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.sqlite_driver import OneTripDBAPI
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -18,12 +20,13 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
     (without SQLite's sleeping busy handler) while the database file admits one writer at a
     time anyway; every transaction begins IMMEDIATE, taking the write lock at once, so a read
     that turns into a write can never fail half-way with "database is locked" (other processes,
-    such as the command line, wait up to busy_timeout). `foreign_keys=False` is for migrations,
+    such as the command line, wait up to busy_timeout); each statement is one trip to the
+    database thread (storage/sqlite_driver.py). `foreign_keys=False` is for migrations,
     which rebuild tables and must not cascade deletes while they do.
     """
     if not database_url.startswith("sqlite"):
         return create_async_engine(database_url, pool_pre_ping=True)
-    engine = create_async_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=60)
+    engine = create_async_engine(database_url, module=OneTripDBAPI(), pool_size=1, max_overflow=0, pool_timeout=60)
     event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _record: _tune_sqlite(dbapi_connection, foreign_keys))
     event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
