@@ -1,5 +1,5 @@
 """The bot's commands, once: slash names, the words people type instead (加入, 我的 ...),
-where each may be used, and who sees it. Telegram's menu, /help, the text dispatcher and (later)
+where each may be used, and who sees it. Telegram's menu, /help, the text dispatcher and
 WeChat's custom menu are all made from this list."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.conversations import groups, onboarding, profile
+from bot.conversations import groups, linking, onboarding, profile
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import L, Lines, Reply, Response, Text
@@ -71,6 +71,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("lang", ("语言", "language"), N_("中文 / English"), profile.lang),
     Command("help", ("帮助", "菜单", "help"), N_("What you can do here"), show_help),
     Command("cancel", ("取消", "cancel"), N_("Stop what you are doing"), cancel, Where.private),
+    Command("bind", ("绑定", "bind"), N_("Link this chat to your account on another channel (WeChat, Telegram)"), linking.bind, Where.private),
     Command("link", ("绑定楼栋", "link"), N_("Link this group chat to its building"), groups.link, Where.group, frozenset({Role.admin, Role.building_leader})),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.conversations import commands, onboarding, profile
+from bot.conversations import commands, linking, onboarding, profile
 from bot.conversations.payloads import CommandChoice, LanguageChoice, Payload, RoomChoice, RoomPage, UnitChoice
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
@@ -26,6 +26,7 @@ PAYLOAD_FLOWS: dict[type[Payload], Callable[[Turn, Any], Awaitable[Response]]] =
 STEP_FLOWS: dict[str, Callable[[Turn, str], Awaitable[Response]]] = {
     onboarding.WAITING_CODE: onboarding.typed_code,
     onboarding.CHOOSING_ROOM: onboarding.typed_room,
+    linking.WAITING_CODE: linking.link,
 }
 STALE_OPTION = L("This button is no longer valid. Send /help to start again.")
 
