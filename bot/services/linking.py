@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import N_
 from bot.services import audit, invites
 from bot.services.errors import DomainError
-from storage.models import Base, ChannelIdentity, LinkCode, Membership, Person, RoleGrant, utcnow
+from storage.models import Base, ChannelIdentity, Conversation, FailedCodeAttempt, LinkCode, Membership, Person, RoleGrant, utcnow
 
 LINK_CODE_LENGTH = 6  # 31^6 codes; each lives 10 minutes, and guessing is slowed as for invite codes
 LINK_CODE_LIFETIME = timedelta(minutes=10)
@@ -27,7 +27,7 @@ UNKNOWN_CODE = N_("The link code {code} is not known or has expired. Send /me on
 # Merged here row by row, so that nothing is duplicated.
 MERGED = {Membership.__tablename__, RoleGrant.__tablename__, ChannelIdentity.__tablename__}
 # Deleted with the merged person: the state of its own chats, its failed code attempts, its code.
-DROPPED = {"conversations", "failed_code_attempts", LinkCode.__tablename__}
+DROPPED = {Conversation.__tablename__, FailedCodeAttempt.__tablename__, LinkCode.__tablename__}
 
 
 class LinkError(DomainError):
