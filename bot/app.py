@@ -1,4 +1,5 @@
-"""Assembly: settings → database → aiogram Bot and Dispatcher, run by polling or webhook."""
+"""Assembly: settings → database → aiogram Bot and Dispatcher, run by polling or webhook; and
+WeChat's webhook in the same process, beside Telegram or alone."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.categories import load_categories
+from bot.channels.wechat.channel import WeChatChannel, wechat_channel
 from bot.config import Settings
 from bot.i18n import load_catalogues
 from bot.routing import RoutingEngine
@@ -43,9 +45,10 @@ class Application:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    bot: Bot
+    bot: Bot | None  # None: no Telegram token, the process serves WeChat alone
     dispatcher: Dispatcher
     routing: RoutingEngine
+    wechat: WeChatChannel | None = None  # None: WeChat is not configured
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -87,8 +90,9 @@ def _register_lifecycle(
     scheduler = create_scheduler(settings.timezone, settings.routing_retrain_hour, routing, sessionmaker, settings.routing_training_data)
     loading: list[asyncio.Task[None]] = []
 
-    async def on_startup(bot: Bot) -> None:
-        await set_command_menus(bot, settings.default_locale, request_timeout=OPTIONAL_CALL_TIMEOUT)
+    async def on_startup(bot: Bot | None) -> None:
+        if bot is not None:
+            await set_command_menus(bot, settings.default_locale, request_timeout=OPTIONAL_CALL_TIMEOUT)
         # The model loads in the background; until it is in, the router answers from keywords.
         loading.append(asyncio.create_task(routing_updates.load_current(routing, sessionmaker)))
         scheduler.start()
@@ -110,33 +114,42 @@ async def application(settings: Settings) -> AsyncIterator[Application]:
     try:
         await migrate.upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
-        bot = create_bot(settings)
+        bot = create_bot(settings) if settings.bot_token is not None else None
         routing = RoutingEngine(load_categories(settings.categories_file))
         dispatcher = create_dispatcher(settings, sessionmaker, routing)
         try:
-            yield Application(settings, engine, sessionmaker, bot, dispatcher, routing)
+            async with wechat_channel(settings, sessionmaker) as wechat:
+                yield Application(settings, engine, sessionmaker, bot, dispatcher, routing, wechat)
         finally:
-            await bot.session.close()
+            if bot is not None:
+                await bot.session.close()
             await dispatcher.storage.close()
     finally:
         await engine.dispose()
 
 
 async def run_polling(settings: Settings) -> None:
-    async with application(settings) as app:
+    async with application(settings) as app, serving_wechat(app):
         await poll(app)
 
 
 async def poll(app: Application, *, concurrent: bool = True) -> None:
     """Long polling until stopped (a signal, or `stop_polling`). `concurrent=False` handles one
     update at a time: tests and the demo rely on that to know when an update is finished."""
+    bot = telegram_bot(app)
     try:
-        await app.bot.delete_webhook(drop_pending_updates=False, request_timeout=OPTIONAL_CALL_TIMEOUT)
+        await bot.delete_webhook(drop_pending_updates=False, request_timeout=OPTIONAL_CALL_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - any answer at all (an error page, a timeout): polling works all the same
         log.warning("deleteWebhook failed: %s", describe_failure(error))
     await app.dispatcher.start_polling(
-        app.bot, settings=app.settings, handle_as_tasks=concurrent, polling_timeout=10, handle_signals=concurrent
+        bot, settings=app.settings, handle_as_tasks=concurrent, polling_timeout=10, handle_signals=concurrent
     )
+
+
+def telegram_bot(app: Application) -> Bot:
+    if app.bot is None:
+        raise ValueError("GONGJIAN_BOT_TOKEN is not set")
+    return app.bot
 
 
 @asynccontextmanager
@@ -169,8 +182,11 @@ def webhook_app(app: Application) -> web.Application:
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     web_app = web.Application()
-    SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret, settings=settings).register(web_app, path=settings.webhook_path)
-    setup_application(web_app, app.dispatcher, bot=app.bot, settings=settings)
+    bot = telegram_bot(app)
+    SimpleRequestHandler(app.dispatcher, bot, secret_token=secret, settings=settings).register(web_app, path=settings.webhook_path)
+    setup_application(web_app, app.dispatcher, bot=bot, settings=settings)
+    if app.wechat is not None:
+        app.wechat.register(web_app)  # one server, one port: WeChat's path beside Telegram's
     return web_app
 
 
@@ -179,16 +195,51 @@ async def run_webhook(settings: Settings) -> None:
         raise ValueError("webhook mode needs GONGJIAN_WEBHOOK_BASE_URL and GONGJIAN_WEBHOOK_SECRET")
     async with application(settings) as app:
         url = settings.webhook_base_url.rstrip("/") + settings.webhook_path
-        await app.bot.set_webhook(url, secret_token=settings.webhook_secret.get_secret_value())
-        runner = web.AppRunner(webhook_app(app))
-        await runner.setup()
-        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-        log.info("serving the webhook at %s", url)
-        try:
+        await telegram_bot(app).set_webhook(url, secret_token=settings.webhook_secret.get_secret_value())
+        async with serve(webhook_app(app), settings.webhook_host, settings.webhook_port):
+            log.info("serving the webhook at %s", url)
             await _wait_forever()
-        finally:
-            await runner.cleanup()
 
 
 async def _wait_forever() -> None:
     await asyncio.Event().wait()
+
+
+async def run_wechat(settings: Settings) -> None:
+    """WeChat alone: its webhook, and the process's own work (the scheduler, the routing model)
+    that a Telegram dispatcher would otherwise start."""
+    log.info("Telegram channel off: GONGJIAN_BOT_TOKEN is not set")
+    async with application(settings) as app, serving_wechat(app):
+        await app.dispatcher.emit_startup(bot=None)
+        try:
+            await _wait_forever()
+        finally:
+            await app.dispatcher.emit_shutdown()
+
+
+@asynccontextmanager
+async def serving_wechat(app: Application, host: str | None = None, port: int | None = None) -> AsyncIterator[int | None]:
+    """WeChat's webhook on GONGJIAN_WEBHOOK_HOST:PORT (or `host`, `port`; 0 picks a free port)
+    while the body runs; yields the port, or None when WeChat is off."""
+    if app.wechat is None:
+        yield None
+        return
+    web_app = web.Application()
+    app.wechat.register(web_app)
+    host = host or app.settings.webhook_host
+    async with serve(web_app, host, app.settings.webhook_port if port is None else port) as bound:
+        log.info("serving the WeChat webhook at http://%s:%s%s", host, bound, app.wechat.path)
+        yield bound
+
+
+@asynccontextmanager
+async def serve(web_app: web.Application, host: str, port: int) -> AsyncIterator[int]:
+    """An aiohttp app on host:port while the body runs; yields the port it is bound to."""
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()

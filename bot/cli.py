@@ -15,6 +15,7 @@ from typing import TextIO, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.wechat import commands as wechat_commands
 from bot.config import Settings
 from bot.i18n import N_, _, current_locale, ngettext, set_locale
 from bot.routing.commands import add_route_commands
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run, log_level=logging.INFO)  # a server's log
 
     demo = commands.add_parser("demo", help="try the bot offline in this terminal")
+    demo.add_argument("--channel", choices=("telegram", "wechat"), default="telegram", help="chat as a Telegram or a WeChat user")
     demo.set_defaults(handler=cmd_demo)
 
     db = commands.add_parser("db", help="database schema")
@@ -71,12 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     building = invite_commands.add_parser("building", help="a building's link and QR code, for the stairwell")
     building.add_argument("id", type=int)
     building.add_argument("--out", type=Path, help="where to write the QR code PNG")
+    building.add_argument("--channel", choices=("telegram", "wechat"), default="telegram", help="a t.me link, or a WeChat parametric QR code")
     building.set_defaults(handler=cmd_invite_building)
     household = invite_commands.add_parser("household", help="a household's one-time code")
     household.add_argument("id", type=int)
     household.set_defaults(handler=cmd_invite_household)
 
     add_route_commands(commands)
+    wechat_commands.add_wechat_commands(commands)
     return parser
 
 
@@ -147,19 +151,26 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.bot_token is None:
-        print(_("Set GONGJIAN_BOT_TOKEN to your bot's token (from @BotFather) to run the bot; `gongjian demo` runs offline and needs none."), file=sys.stderr)
+    if settings.bot_token is None and not settings.wechat_enabled:
+        print(
+            _("Set GONGJIAN_BOT_TOKEN to your bot's token (from @BotFather), or the GONGJIAN_WECHAT_ settings of your Official Account, "
+              "to run the bot; `gongjian demo` runs offline and needs neither."),
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     from bot import app
 
-    asyncio.run(app.run_webhook(settings) if args.webhook else app.run_polling(settings))
+    if settings.bot_token is None:
+        asyncio.run(app.run_wechat(settings))
+    else:
+        asyncio.run(app.run_webhook(settings) if args.webhook else app.run_polling(settings))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    asyncio.run(run_demo(settings.default_locale))
+    asyncio.run(run_demo(settings.default_locale, channel=args.channel))
     return 0
 
 
@@ -290,6 +301,9 @@ def _node_json(node: places.PlaceNode) -> dict[str, object]:
 
 
 def cmd_invite_building(args: argparse.Namespace, settings: Settings) -> int:
+    if args.channel == "wechat":
+        return wechat_commands.cmd_invite_building(args, settings)
+
     async def work(session: AsyncSession) -> str:
         return await invites.building_code(session, args.id, actor=audit.COMMAND_LINE)
 

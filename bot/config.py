@@ -11,6 +11,7 @@ from bot.categories import DEFAULT_CATEGORIES_FILE
 from bot.routing.default_data import DEFAULT_TRAINING_CSV
 
 TELEGRAM_API_URL = "https://api.telegram.org"
+WECHAT_API_URL = "https://api.weixin.qq.com"
 
 
 class Settings(BaseSettings):
@@ -38,3 +39,30 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+
+    # WeChat Official Account (公众号): on when the app id, app secret and token are all set.
+    # WeChat pushes to webhook_host:webhook_port + wechat_path; safe mode (安全模式) needs the
+    # EncodingAESKey. The API may be any compatible server (the emulator in tests and the demo).
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_token: SecretStr | None = None
+    wechat_encoding_aes_key: SecretStr | None = None
+    wechat_api_url: str = WECHAT_API_URL
+    wechat_path: str = "/wechat"
+    # Template ids (模板消息) per kind of message the bot sends on its own, as JSON:
+    # GONGJIAN_WECHAT_TEMPLATES='{"notice": "..."}'. The outbox's sender reads them.
+    wechat_templates: dict[str, str] = Field(default_factory=dict)
+    # WeChat waits 5 seconds for the passive reply; what is not ready by then goes out through
+    # the customer-service API. The rest of the 5 seconds is for the network.
+    wechat_reply_seconds: float = Field(default=4.0, gt=0, lt=5)
+
+    def wechat_required(self) -> dict[str, object]:
+        return {"GONGJIAN_WECHAT_APP_ID": self.wechat_app_id, "GONGJIAN_WECHAT_APP_SECRET": self.wechat_app_secret, "GONGJIAN_WECHAT_TOKEN": self.wechat_token}
+
+    def wechat_missing(self) -> list[str]:
+        """The WeChat settings still needed; all of them missing means WeChat is simply off."""
+        return [name for name, value in self.wechat_required().items() if not value]
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return not self.wechat_missing()

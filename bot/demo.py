@@ -2,7 +2,8 @@
 
 It starts the local Bot API emulator, runs the real bot against it on a throw-away SQLite
 file seeded with a sample community, and lets you chat as a resident, a grid worker, a
-volunteer or an administrator of that community.
+volunteer or an administrator of that community; with `--channel wechat`, as a resident on
+WeChat, through the local WeChat emulator.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ import logging
 import sys
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import Application, application, polling_in_background
+from bot.app import Application, application, polling_in_background, serving_wechat
 from bot.config import Settings
-from bot.emulator import BotApiEmulator, ChatMessage, EmulatorClient, UserChat
+from bot.emulator import BotApiEmulator, ChatMessage, EmulatorClient, UserChat, WeChatClient, WeChatEmulator
 from bot.i18n import _, set_locale
 from bot.services import access, audit, invites, people, places
 from bot.services.households_import import HouseholdRow
@@ -163,12 +164,64 @@ class Terminal:
             print(text)
 
 
+class WeChatTerminal:
+    """Chat as a WeChat user: menus are numbered lines, and actions WeChat has buttons for
+    (scanning, following, a photo, the custom menu) are typed with a colon."""
+
+    OPENID = "oDemo0Resident0WangAyi000000"
+
+    def __init__(self, client: WeChatClient, sample: SampleCommunity) -> None:
+        self.user = client.user(self.OPENID)
+        self.sample = sample
+        self.shown = 0
+
+    def intro(self) -> str:
+        return _(
+            "gongjian demo on WeChat: you are a resident of the sample compound 西冲塘小区 who has found its Official Account.\n"
+            "Type as you would in WeChat; a number chooses that line of a menu. Try: :scan (the QR code in the stairwell of 1栋), "
+            "or 加入 {household_code} (the one-time paper code of a household), then 我的.\n"
+            ":follow follows the account, :photo and :location send those, :click NAME presses a menu button "
+            "(start, me, lang, help, cancel, bind). :quit leaves."
+        ).format(household_code=self.sample.household_code)
+
+    async def handle(self, line: str) -> bool:
+        """Act on one typed line; False to leave."""
+        line = line.strip()
+        if line in (":quit", ":q", ":exit"):
+            return False
+        if line == ":scan":
+            await self.user.scan(scene=self.sample.building_code)
+        elif line == ":follow":
+            await self.user.follow()
+        elif line == ":photo":
+            await self.user.send_image()
+        elif line == ":location":
+            await self.user.send_location(26.4207, 111.6132, "西冲塘小区")
+        elif line.startswith(":click"):
+            await self.user.click(line.removeprefix(":click").strip())
+        elif line:
+            await self.user.send(line)
+        seen = await self.user.seen()
+        for message in seen[self.shown :]:
+            print("🤖 " + message.text.replace("\n", "\n   "))
+        self.shown = len(seen)
+        return True
+
+
+class DemoTerminal(Protocol):
+    def intro(self) -> str: ...
+
+    async def handle(self, line: str) -> bool: ...
+
+
 @dataclass
 class OfflineBot:
     app: Application
     emulator: BotApiEmulator
     client: EmulatorClient
     sample: SampleCommunity
+    wechat: WeChatEmulator | None = None
+    wechat_client: WeChatClient | None = None
 
     @property
     def settings(self) -> Settings:
@@ -180,29 +233,54 @@ class OfflineBot:
 
 
 @asynccontextmanager
-async def offline_bot(database_url: str, emulator: BotApiEmulator | None = None, **settings: Any) -> AsyncIterator[OfflineBot]:
-    """The real bot, polling a local Bot API emulator, on a database seeded with the sample."""
+async def offline_bot(
+    database_url: str, emulator: BotApiEmulator | None = None, *, wechat: WeChatEmulator | None = None, **settings: Any
+) -> AsyncIterator[OfflineBot]:
+    """The real bot, polling a local Bot API emulator (and, given `wechat`, serving WeChat's
+    webhook to a local WeChat), on a database seeded with the sample."""
     emulator = emulator or BotApiEmulator()
     sample = await seed_sample(database_url)
-    base_url = await emulator.start()
-    try:
+    async with AsyncExitStack() as stack:
+        base_url = await emulator.start()
+        stack.push_async_callback(emulator.stop)
+        if wechat is not None:
+            await wechat.start()
+            stack.push_async_callback(wechat.stop)
+            settings = {**wechat_settings(wechat), **settings}
         configured = Settings(
             bot_token=SecretStr(emulator.token), telegram_api_url=base_url, database_url=database_url, _env_file=None, **settings
         )
-        async with application(configured) as app, polling_in_background(app), EmulatorClient(base_url) as client:
-            yield OfflineBot(app, emulator, client, sample)
-    finally:
-        await emulator.stop()
+        app = await stack.enter_async_context(application(configured))
+        await stack.enter_async_context(polling_in_background(app))
+        client = await stack.enter_async_context(EmulatorClient(base_url))
+        port = await stack.enter_async_context(serving_wechat(app, "127.0.0.1", 0))
+        wechat_client = None
+        if wechat is not None:
+            wechat.webhook_url = f"http://127.0.0.1:{port}{configured.wechat_path}"
+            wechat_client = await stack.enter_async_context(WeChatClient(wechat.base_url))
+        yield OfflineBot(app, emulator, client, sample, wechat, wechat_client)
 
 
-async def run_demo(locale: str, lines: asyncio.Queue[str | None] | None = None) -> None:
+def wechat_settings(wechat: WeChatEmulator) -> dict[str, Any]:
+    """The settings of an Official Account served by the local WeChat emulator."""
+    return {
+        "wechat_app_id": wechat.app_id,
+        "wechat_app_secret": SecretStr(wechat.app_secret),
+        "wechat_token": SecretStr(wechat.token),
+        "wechat_encoding_aes_key": SecretStr(wechat.encoding_aes_key) if wechat.encoding_aes_key else None,
+        "wechat_api_url": wechat.base_url,
+    }
+
+
+async def run_demo(locale: str, lines: asyncio.Queue[str | None] | None = None, channel: str = "telegram") -> None:
     set_locale(locale)
     # The conversation is the demo; routine log lines would only hide it.
-    for name in ("aiogram", "alembic", "apscheduler", "bot"):
+    for name in ("aiogram", "aiohttp", "alembic", "apscheduler", "bot"):
         logging.getLogger(name).setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="gongjian-demo-") as folder:
-        async with offline_bot(f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}", default_locale=locale) as bot:
-            terminal = Terminal(bot.client, bot.sample)
+        wechat = WeChatEmulator() if channel == "wechat" else None
+        async with offline_bot(f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}", wechat=wechat, default_locale=locale) as bot:
+            terminal: DemoTerminal = Terminal(bot.client, bot.sample) if bot.wechat_client is None else WeChatTerminal(bot.wechat_client, bot.sample)
             print(terminal.intro())
             queue = lines or _stdin_lines()
             while (line := await queue.get()) is not None:

@@ -27,7 +27,7 @@ async def set_command_menus(bot: Bot, default_locale: str, *, request_timeout: i
     call waits `request_timeout` seconds at most, so a silent server does not hold up the start."""
     for scope, places in SCOPES:
         for locale in SUPPORTED_LOCALES:
-            commands = [BotCommand(command=c.name, description=translate(locale, c.description)) for c in COMMANDS if c.where in places and not c.roles]
+            commands = [BotCommand(command=c.name, description=translate(locale, c.description)) for c in COMMANDS if c.in_menu and c.where in places and not c.roles]
             for language_code in [MENU_LANGUAGE_CODES[locale]] + ([None] if locale == default_locale else []):
                 try:
                     await bot.set_my_commands(commands, scope=scope, language_code=language_code, request_timeout=request_timeout)

@@ -371,3 +371,28 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(50), primary_key=True)
     run_key: Mapped[str] = mapped_column(String(50), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- linking channels, WeChat -------------------------------------------------------------
+
+
+class LinkCode(Base):
+    """A short-lived code that /me shows, to be typed on another channel: that channel's
+    identity then joins this person. One code per person; showing /me again replaces it."""
+
+    __tablename__ = "link_codes"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WeChatAccessToken(Base):
+    """The Official Account's access token, shared by every worker (when Redis is not configured):
+    WeChat allows one valid token at a time, so a worker fetching its own would cut off the others.
+    `refreshing_until` is a lease: the worker that sets it fetches the new token, the others wait."""
+
+    __tablename__ = "wechat_access_tokens"
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str | None] = mapped_column(String(512))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refreshing_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

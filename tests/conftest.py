@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo import OfflineBot, offline_bot
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, WeChatEmulator
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
@@ -102,4 +102,25 @@ def start_bot(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Runni
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[RunningBot]:
     async with running_bot(tmp_path) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_wechat_bot(database_url: str, wechat: WeChatEmulator | None = None, **settings: object) -> AsyncIterator[RunningBot]:
+    """The bot serving Telegram (polling its emulator) and WeChat (its webhook, which the WeChat
+    emulator pushes to), in one process on one database."""
+    async with offline_bot(database_url, wechat=wechat or WeChatEmulator(), **settings) as bot:
+        yield bot
+
+
+@pytest.fixture
+def start_wechat_bot(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[RunningBot]]:
+    """`async with start_wechat_bot(WeChatEmulator(reply_timeout=1), wechat_reply_seconds=0.3) as bot: ...`;
+    `database_url=` for another database than a fresh SQLite file."""
+    return lambda wechat=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", **settings: running_wechat_bot(database_url, wechat, **settings)
+
+
+@pytest.fixture
+async def wechat_bot(tmp_path: Path) -> AsyncIterator[RunningBot]:
+    async with running_wechat_bot(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}") as running:
         yield running

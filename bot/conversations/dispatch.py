@@ -2,8 +2,9 @@
 
 Text is read in this order: a command (/me, or the word 我的), an option of the newest menu
 (its label, or its number where options are numbered), the step the person is on (a code, a
-room number), and otherwise a friendly pointer to /help. A pressed option's payload goes to
-the flow that offered it; one no flow knows is answered as stale.
+room number), a number that is no option (any more): the newest menu again, and otherwise a
+friendly pointer to /help. A pressed option's payload goes to the flow that offered it; one no
+flow knows is answered as stale.
 """
 
 from __future__ import annotations
@@ -46,7 +47,17 @@ async def on_text(turn: Turn, text: str) -> Response:
     step, _ = await turn.step()
     if step in STEP_FLOWS:
         return await STEP_FLOWS[step](turn, text)
+    if turn.channel.numbered_options and text.isdecimal():
+        return await _stale_number(turn, text)
     return Response.of(Reply(L("Thank you for your message. To get started, send /help to see what you can do here.")))
+
+
+async def _stale_number(turn: Turn, number: str) -> Response:
+    """A number from an older menu, or a slip: show the menu that counts now, if there is one."""
+    options = await turn.offered_options()
+    if not options:
+        return Response.of(Reply(L("There is no menu to choose from now. Send /help to see what you can do.")))
+    return Response.of(Reply(L("{number} is not in the menu. Reply with one of these numbers:", number=number), options=options))
 
 
 async def on_payload(turn: Turn, data: str) -> Response:

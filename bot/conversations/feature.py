@@ -33,6 +33,9 @@ class Command:
     flow: TextFlow  # called with the text after the command: "/start K7MQ2XPA" → "K7MQ2XPA"
     where: Where = Where.anywhere
     roles: frozenset[Role] = frozenset()  # offered to these roles only; empty: everyone
+    # In the channels' menus (Telegram's command list, WeChat's custom menu, which holds seven):
+    # one-time things such as signing up are found through /help and their typed words instead.
+    in_menu: bool = True
 
     def offered_to(self, roles: set[Role]) -> bool:
         return not self.roles or bool(self.roles & roles)

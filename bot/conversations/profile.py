@@ -1,4 +1,5 @@
-"""Your households and roles (/me, 我的) and your language (/lang, 语言)."""
+"""Your households and roles (/me, 我的), with the code that links another channel, and your
+language (/lang, 语言)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from bot.conversations.payloads import LanguageChoice
 from bot.conversations.turn import Turn
 from bot.i18n import N_, normalize_locale
 from bot.replies import L, Lines, Msg, Option, Reply, Response, Text
-from bot.services import access, people
+from bot.services import access, linking, people
 from storage.models import Role
 
 LANGUAGE_SET = L("Language set to English.")
@@ -36,6 +37,9 @@ async def me(turn: Turn, args: str = "") -> Response:
     if grants:
         lines += ["", L("Your roles")]
         lines += [L("• {role} of {scope}", role=role_name(grant.role), scope=grant.place_name) for grant in grants]
+    code = await linking.issue_code(turn.session, turn.person.id)
+    minutes = int(linking.LINK_CODE_LIFETIME.total_seconds() // 60)
+    lines += ["", L("To use this account on your other channel too (WeChat or Telegram), send /bind {code} there within {minutes} minutes.", code=code, minutes=minutes)]
     return Response.of(Reply(Lines(lines), title=L("Your households")))
 
 

@@ -133,8 +133,8 @@ async def revoke_chosen(turn: Turn, payload: RevokeGrant) -> Response:
 FEATURE = Feature(
     "roles",
     commands=(
-        Command("leader", ("当楼栋长", "楼栋长"), N_("Sign up as building leader"), leader, Where.private),
-        Command("volunteer", ("当志愿者", "志愿者"), N_("Sign up as party-member volunteer"), volunteer, Where.private),
+        Command("leader", ("当楼栋长", "楼栋长"), N_("Sign up as building leader"), leader, Where.private, in_menu=False),
+        Command("volunteer", ("当志愿者", "志愿者"), N_("Sign up as party-member volunteer"), volunteer, Where.private, in_menu=False),
         Command("applications", ("审批",), N_("Applications waiting for your decision"), pending, Where.private, frozenset({Role.admin, Role.grid_worker})),
         Command("roles", ("角色管理",), N_("Roles in your community, and revoking them"), roles, Where.private, frozenset({Role.admin})),
     ),

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.replies import Response, render_text
+from bot.replies import Option, Response, render_text
 from bot.services import audit
 from storage.models import Conversation, Person
 
@@ -80,6 +80,11 @@ class Turn:
             return
         conversation = await self._writable()
         conversation.options = [[render_text(option.label, self.locale), option.payload] for option in options]
+
+    async def offered_options(self) -> tuple[Option, ...]:
+        """The newest menu, as this person read it."""
+        conversation = await self.conversation()
+        return tuple(Option(label, payload) for label, payload in conversation.options) if conversation else ()
 
     async def chosen_payload(self, text: str) -> str | None:
         """The payload of the remembered option whose label (or number) `text` is."""

@@ -81,7 +81,8 @@ async def _create(session: AsyncSession, invite: InviteCode, actor: audit.Actor)
     return code
 
 
-async def _refuse_if_guessing(session: AsyncSession, person_id: int) -> None:
+async def refuse_if_guessing(session: AsyncSession, person_id: int) -> None:
+    """Slow down whoever types code after code: invite codes here, link codes (bot/services/linking.py) too."""
     since = utcnow() - FAILED_ATTEMPTS_WINDOW
     failures = await session.scalar(
         select(func.count()).where(FailedCodeAttempt.person_id == person_id, FailedCodeAttempt.attempted_at > since)
@@ -91,15 +92,19 @@ async def _refuse_if_guessing(session: AsyncSession, person_id: int) -> None:
         raise InviteError(TOO_MANY_ATTEMPTS, minutes=int(FAILED_ATTEMPTS_WINDOW.total_seconds() // 60))
 
 
-async def _unknown(session: AsyncSession, person_id: int, typed: str) -> InviteError:
+async def record_failed_attempt(session: AsyncSession, person_id: int) -> None:
     session.add(FailedCodeAttempt(person_id=person_id))
     await session.flush()
+
+
+async def _unknown(session: AsyncSession, person_id: int, typed: str) -> InviteError:
+    await record_failed_attempt(session, person_id)
     return InviteError(UNKNOWN_CODE, code=typed.strip()[:40])
 
 
 async def redeem(session: AsyncSession, code_text: str, person_id: int) -> BuildingInvite | people.JoinResult:
     """A building code tells which building to pick a room in; a household code joins at once, verified."""
-    await _refuse_if_guessing(session, person_id)
+    await refuse_if_guessing(session, person_id)
     code = normalize_code(code_text)
     invite = await session.scalar(select(InviteCode).where(InviteCode.code == code)) if code else None
     if invite is None:

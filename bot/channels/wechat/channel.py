@@ -1,0 +1,55 @@
+"""The WeChat channel of a running bot: the API client with the shared token, the webhook, and
+the replies still to be sent; or nothing, said in one line, when WeChat is not configured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.wechat.api import WeChatApi, open_api
+from bot.channels.wechat.updates import UpdateHandler
+from bot.channels.wechat.webhook import LateReplies, WeChatWebhook
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class WeChatChannel:
+    def __init__(self, settings: Settings, api: WeChatApi, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        assert settings.wechat_token is not None and settings.wechat_app_id is not None
+        self.path = settings.wechat_path
+        self.api = api
+        self.late = LateReplies(api)
+        aes_key = settings.wechat_encoding_aes_key
+        self.webhook = WeChatWebhook(
+            token=settings.wechat_token.get_secret_value(),
+            app_id=settings.wechat_app_id,
+            encoding_aes_key=aes_key.get_secret_value() if aes_key else None,
+            handler=UpdateHandler(sessionmaker, settings.default_locale),
+            late=self.late,
+            reply_seconds=settings.wechat_reply_seconds,
+        )
+
+    def register(self, web_app: web.Application) -> None:
+        self.webhook.register(web_app, self.path)
+
+
+@asynccontextmanager
+async def wechat_channel(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[WeChatChannel | None]:
+    missing = settings.wechat_missing()
+    if len(missing) == len(settings.wechat_required()):
+        log.info("WeChat channel off: set %s to serve it", ", ".join(missing))
+        yield None
+        return
+    if missing:
+        raise ValueError("WeChat is configured only in part: set " + ", ".join(missing))
+    async with open_api(settings, sessionmaker) as api:
+        channel = WeChatChannel(settings, api, sessionmaker)
+        try:
+            yield channel
+        finally:
+            await channel.late.drain()

@@ -1,0 +1,108 @@
+"""From a message WeChat pushed to what the bot answers, in one transaction.
+
+As for Telegram (handlers/middlewares.py): the message's key is claimed in processed_updates,
+the person found, the flow run and the options remembered, then the transaction commits; only
+then is anything said. WeChat sends a message again when it had no answer within 5 seconds, so a
+key already claimed is answered with nothing, and a crash before the commit leaves it unclaimed
+for the next try.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from wechatpy.events import BaseEvent, ClickEvent, ScanEvent, SubscribeEvent, SubscribeScanEvent
+from wechatpy.messages import BaseMessage, TextMessage
+
+from bot.channels.wechat import CHANNEL, TRAITS
+from bot.channels.wechat.delivery import texts_for
+from bot.conversations import dispatch
+from bot.conversations.turn import Turn
+from bot.i18n import translate
+from bot.replies import Response
+from bot.services import people
+from handlers.errors import APOLOGY
+from storage.models import Person, ProcessedUpdate, utcnow
+
+log = logging.getLogger(__name__)
+Action = Callable[[Turn], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    openid: str
+    texts: list[str]  # the first is the passive reply; the others follow it
+
+
+def action_for(message: BaseMessage) -> Action | None:
+    """What a message asks of the conversation; None for what needs no answer (a menu link
+    opened, an unfollow, a location report, a template delivery receipt)."""
+    if isinstance(message, TextMessage):
+        return lambda turn: dispatch.on_text(turn, message.content or "")
+    if isinstance(message, (SubscribeScanEvent, ScanEvent)):
+        # The stairwell's QR code carries the building's invite code: joining as by "/start CODE".
+        return lambda turn: dispatch.on_text(turn, "/start " + (message.scene_id or ""))
+    if isinstance(message, SubscribeEvent):
+        return lambda turn: dispatch.on_text(turn, "/start")  # followed without a code: the welcome
+    if isinstance(message, ClickEvent):
+        # The custom menu's keys are command names (bot/channels/wechat/menu.py).
+        return lambda turn: dispatch.on_text(turn, "/" + (message.key or ""))
+    if isinstance(message, BaseEvent):
+        return None
+    return _unreadable  # an image, a voice message, a location, a link ...
+
+
+async def _unreadable(turn: Turn) -> Response:
+    return dispatch.on_unreadable()
+
+
+def update_key(message: BaseMessage) -> str:
+    """Messages carry a MsgId; events do not, and are told apart by sender and time (and, so
+    that two menu buttons clicked within a second both count, by what the event names)."""
+    if message.id:
+        return str(message.id)
+    if isinstance(message, BaseEvent):
+        detail = getattr(message, "key", None) or getattr(message, "scene_id", None) or ""
+        return f"{message.source}:{message.time}:{message.event}:{detail}"[:100]
+    return f"{message.source}:{message.time}:{message.type}"[:100]
+
+
+class UpdateHandler:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str) -> None:
+        self.sessionmaker = sessionmaker
+        self.default_locale = default_locale
+
+    async def handle(self, message: BaseMessage, action: Action) -> Outcome | None:
+        """The texts to answer with, after the commit; None when the message was handled before."""
+        key = update_key(message)
+        locale = self.default_locale
+        try:
+            async with self.sessionmaker() as session:
+                try:
+                    await session.execute(insert(ProcessedUpdate).values(channel=CHANNEL, update_key=key, processed_at=utcnow()))
+                except IntegrityError:
+                    log.info("WeChat message %s was handled before; skipped", key)
+                    return None
+                turn = await self._turn(session, message.source)
+                locale = turn.locale
+                response = await action(turn)
+                await turn.remember_options(response)
+                await session.commit()
+        except Exception:
+            # Rolled back, claim included: nothing half-done was saved. Apologise, never stay silent.
+            log.exception("WeChat message %s failed", key)
+            return Outcome(message.source, [translate(locale, APOLOGY)])
+        return Outcome(message.source, texts_for(response, turn.locale))
+
+    async def _turn(self, session: AsyncSession, openid: str) -> Turn:
+        # WeChat says nothing of the person's language: their own choice, else the deployment's.
+        person = await people.get_or_create_person(session, CHANNEL, openid)
+        # One message of a person at a time, on every worker: a second waits for the first's commit
+        # (PostgreSQL; SQLite admits one writer anyway).
+        await session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
+        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale))
