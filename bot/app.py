@@ -11,10 +11,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiohttp import web
@@ -58,7 +56,9 @@ def create_bot(settings: Settings) -> Bot:
     # The first registered is the outermost: split first, so that each part is retried alone.
     session.middleware(SplitLongMessages())
     session.middleware(RetryAfterFlood())
-    return Bot(settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    # No parse mode: replies carry entities (bot/channels/telegram.py), so nothing a person typed
+    # is ever read as markup.
+    return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
 def _event_isolation(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
