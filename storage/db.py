@@ -46,7 +46,8 @@ def _tune_sqlite(dbapi_connection: Any, foreign_keys: bool) -> None:
 
 
 def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sent with the transaction's first statement, in the same trip to the database thread.
+    connection.connection.dbapi_connection.pending_begin = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -39,7 +39,11 @@ class AlreadyLinked(LinkError):
 
 
 async def issue_code(session: AsyncSession, person_id: int) -> str:
-    """A new code for the person; an older one stops working."""
+    """The person's code: the one they have while it has minutes left (so /me shows the same code
+    each time and writes nothing), else a new one, and the older one stops working."""
+    current = await session.scalar(select(LinkCode.code).where(LinkCode.person_id == person_id, LinkCode.expires_at > utcnow() + REISSUE_WITHIN))
+    if current is not None:
+        return current
     await session.execute(delete(LinkCode).where(LinkCode.person_id == person_id))
     code = _new_code()
     while await session.scalar(select(LinkCode.person_id).where(LinkCode.code == code)):
@@ -47,6 +51,10 @@ async def issue_code(session: AsyncSession, person_id: int) -> str:
     session.add(LinkCode(person_id=person_id, code=code, expires_at=utcnow() + LINK_CODE_LIFETIME))
     await session.flush()
     return code
+
+
+# A code with less than this left is replaced, so that a person has time to type it.
+REISSUE_WITHIN = timedelta(minutes=3)
 
 
 def _new_code() -> str:
