@@ -7,12 +7,16 @@ notification, a group) and be read in that person's language. Telegram shows opt
 buttons, a text-only channel as numbered lines.
 
     Reply(L("You have joined {address}.", address=address), options=(Option(L("My households"), "me"),))
+
+A reply the bot sends on its own waits in the outbox as JSON (`reply_to_json`), texts still
+message ids, so it is rendered in each recipient's language when it is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from bot.i18n import translate, translate_plural
@@ -114,3 +118,82 @@ class Response:
     def refusal(cls, text: Text) -> Response:
         """Something the person may not or cannot do; nothing changed."""
         return cls(notice=text, alert=True)
+
+
+# --- JSON, for replies that wait in the outbox ------------------------------------------------
+
+JsonValue = Any
+
+
+def reply_to_json(reply: Reply) -> dict[str, JsonValue]:
+    """The reply as JSON, texts kept as message ids and parameters.
+
+    An attachment travels as a channel's file id only: bytes would be copied into the row of
+    every recipient of a notice, so a photo is uploaded once and referred to by its id.
+    `replace` is left out: it concerns the answer to a pressed button, never a message sent
+    on the bot's own initiative.
+    """
+    data: dict[str, JsonValue] = {"text": _text_to_json(reply.text)}
+    if reply.title is not None:
+        data["title"] = _text_to_json(reply.title)
+    if reply.options:
+        data["options"] = [[_text_to_json(o.label), o.payload] for o in reply.options]
+        data["columns"] = reply.columns
+    if reply.link is not None:
+        data["link"] = [_text_to_json(reply.link.label), reply.link.url]
+    if reply.attachment is not None:
+        attachment = reply.attachment
+        if attachment.file_id is None:
+            raise ValueError("an attachment waiting in the outbox needs a file id; upload it once and pass the id")
+        data["attachment"] = {"kind": attachment.kind, "file_id": attachment.file_id, "filename": attachment.filename}
+    return data
+
+
+def reply_from_json(data: Mapping[str, JsonValue]) -> Reply:
+    link = data.get("link")
+    attachment = data.get("attachment")
+    return Reply(
+        text=_text_from_json(data["text"]),
+        title=_text_from_json(data["title"]) if "title" in data else None,
+        options=tuple(Option(_text_from_json(label), payload) for label, payload in data.get("options", ())),
+        columns=data.get("columns", 1),
+        link=Link(_text_from_json(link[0]), link[1]) if link else None,
+        attachment=Attachment(attachment["kind"], file_id=attachment["file_id"], filename=attachment["filename"]) if attachment else None,
+    )
+
+
+def _text_to_json(text: Text) -> JsonValue:
+    if isinstance(text, str):
+        return text
+    if isinstance(text, Lines):
+        return {"lines": [_text_to_json(item) for item in text.items], "separator": _text_to_json(text.separator)}
+    data: dict[str, JsonValue] = {"msg": text.msgid, "params": {key: _param_to_json(value) for key, value in text.params.items()}}
+    if text.plural is not None:
+        data["plural"], data["n"] = text.plural, text.n
+    return data
+
+
+def _param_to_json(value: Any) -> JsonValue:
+    # bool is an int: both, like str and None, are JSON as they are.
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (Msg, Lines)):
+        return _text_to_json(value)
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    raise TypeError(f"a {type(value).__name__} cannot wait in the outbox as a text parameter; pass str, a number, Decimal or a text")
+
+
+def _text_from_json(data: JsonValue) -> Text:
+    if isinstance(data, str):
+        return data
+    if "lines" in data:
+        return Lines(tuple(_text_from_json(item) for item in data["lines"]), _text_from_json(data["separator"]))
+    params = {key: _param_from_json(value) for key, value in data["params"].items()}
+    return Msg(data["msg"], params, data.get("plural"), data.get("n", 0))
+
+
+def _param_from_json(data: JsonValue) -> Any:
+    if isinstance(data, dict):
+        return Decimal(data["decimal"]) if "decimal" in data else _text_from_json(data)
+    return data

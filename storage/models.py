@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -172,6 +174,9 @@ class ChannelIdentity(Timestamped, Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(100))
+    # Set when the channel refused a message because the person blocked the bot (Telegram's
+    # 403); nothing is sent to this identity until the person writes to the bot again.
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     person: Mapped[Person] = relationship(back_populates="identities")
 
 
@@ -338,6 +343,76 @@ class Conversation(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     options: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- delivery -----------------------------------------------------------------------------
+
+
+class DeliveryStatus(str, enum.Enum):
+    """pending → sending (claimed by a sender) → sent, failed, or back to pending (retry later).
+    `waiting` is for channels that may only write to a person inside a window (WeChat's 48
+    hours after their last message): such a row waits for the person instead of failing."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    cancelled = "cancelled"
+    waiting = "waiting"
+
+
+class DeliveryPriority(enum.IntEnum):
+    """Lower goes first: a report's new status is not queued behind a city-wide notice."""
+
+    personal = 0
+    bulk = 1
+
+
+class OutboxMessage(Timestamped, Base):
+    """Something the bot says on its own (a notice, a report's new status, a vote reminder),
+    stored once however many receive it. `source` names what caused it ("notice:17"), so
+    progress and cancellation find all of its deliveries through one index."""
+
+    __tablename__ = "outbox_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    # bot.replies.reply_to_json: texts are message ids, rendered at send time per recipient.
+    reply: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OutboxDelivery(Base):
+    """One message to one chat on one channel, written in the transaction that caused it.
+
+    `claimed_by`/`claimed_at` is a lease: a sender renews it while it holds the row, and rows
+    left `sending` by a sender that died go back to `pending` when the lease runs out. Those
+    rows are the only ones that can be sent twice.
+    """
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        # The claim: pending rows of one channel and priority, due first; also finds the rows
+        # a sender holds (status 'sending') for its lease.
+        Index("ix_outbox_deliveries_due", "status", "channel", "priority", "not_before", "id"),
+        # Progress and cancellation of a message: counts by status without reading the rows.
+        Index("ix_outbox_deliveries_message_status", "message_id", "status"),
+    )
+    # A city-wide notice is 120,000 rows; a national deployment outgrows 32 bits.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    # The person reached (their language is read at send time); None for a group chat.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=DeliveryPriority.bulk)
+    status: Mapped[DeliveryStatus] = mapped_column(Enum(DeliveryStatus, native_enum=False, length=20), default=DeliveryStatus.pending)
+    # Failed attempts so far (network errors, server errors); a flood wait does not count.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Not sent before this time: a scheduled notice, a retry's backoff, a chat's own rate.
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(200))
 
 
 # --- routing ------------------------------------------------------------------------------
