@@ -1,7 +1,7 @@
 """role applications: residents volunteer as building leaders or party-member volunteers
 
 Revision ID: 0004a
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-25 17:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004a"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
