@@ -321,6 +321,42 @@ class AuditEntry(Timestamped, Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# --- notices ------------------------------------------------------------------------------
+
+
+class Audience(str, enum.Enum):
+    residents = "residents"  # every person with a household within the place
+    building_leaders = "building_leaders"  # the leaders of buildings within the place
+    group_chat = "group_chat"  # a building's linked group chat
+
+
+class Notice(Timestamped, Base):
+    """A notice a volunteer, building leader, grid worker or admin sends to a place. Its messages
+    are in the outbox (source "notice:ID"), which says how far delivery has come."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    audience: Mapped[Audience] = mapped_column(Enum(Audience, native_enum=False, length=20))
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    group_chat_id: Mapped[int | None] = mapped_column(ForeignKey("group_chats.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    # Sent as a party-member volunteer: the notice carries the badge (党员亮身份).
+    party_badge: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NoticeAcknowledgement(Base):
+    """A recipient said 收到 (received)."""
+
+    __tablename__ = "notice_acknowledgements"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # --- conversations ------------------------------------------------------------------------
 
 

@@ -8,16 +8,9 @@ from sqlalchemy import select
 from bot.services import people
 from storage.models import ApplicationStatus, ChannelIdentity, Place, Role, RoleApplication, RoleGrant
 from tests.conftest import RunningBot
+from tests.test_notices import arrives, join
 
 GRID_WORKER, ADMIN = 1002, 1004  # of the sample community (bot/demo.py)
-
-
-async def join(bot: RunningBot, user_id: int, name: str, room: str = "301") -> None:
-    resident = bot.client.user(user_id, name)
-    await resident.send(f"/start {bot.sample.building_code}")
-    await resident.send("1单元")
-    [joined] = await resident.send(room)
-    assert "1单元" in joined.text
 
 
 async def grants_of(bot: RunningBot, user_id: int) -> set[tuple[Role, str]]:
@@ -32,6 +25,8 @@ async def grants_of(bot: RunningBot, user_id: int) -> set[tuple[Role, str]]:
 
 
 async def test_a_resident_becomes_building_leader_when_a_grid_worker_approves(bot: RunningBot) -> None:
+    grid = bot.client.user(GRID_WORKER, "李网格")
+    await grid.send("/help")  # Telegram lets the bot write only to people who wrote to it
     await join(bot, 7001, "刘阿姨")
     resident = bot.client.user(7001, "刘阿姨")
     [sent] = await resident.send("当楼栋长")
@@ -39,7 +34,8 @@ async def test_a_resident_becomes_building_leader_when_a_grid_worker_approves(bo
     [again] = await resident.send("/leader")
     assert "已经报过名" in again.text
 
-    grid = bot.client.user(GRID_WORKER, "李网格")
+    told = await arrives(grid, "刘阿姨 申请当1栋的楼栋长。发送 /applications 审批")  # through the outbox
+    assert told.buttons == ()
     [header, application] = await grid.send("/applications")
     assert "1 份" in header.text
     assert "刘阿姨 申请当1栋的楼栋长" in application.text and application.button_texts == ["批准", "不通过"]
@@ -57,6 +53,7 @@ async def test_a_resident_becomes_building_leader_when_a_grid_worker_approves(bo
     assert await grants_of(bot, 7001) == {(Role.building_leader, "1栋")}
     await grid.press_data(application.message_id, application.button("批准").callback_data or "")  # twice
     assert "已经处理过" in ((await bot.client.callback_answer(grid.last_callback_id or "")) or {}).get("text", "")
+    await arrives(resident, "您申请当1栋的楼栋长，已获批准")
     [me] = await resident.send("/me")
     assert "1栋 楼栋长" in me.text
 
@@ -81,6 +78,7 @@ async def test_a_volunteer_states_party_membership_and_a_rejection_carries_its_r
     async with bot.sessionmaker() as session:
         row = await session.scalar(select(RoleApplication))
     assert row is not None and row.status is ApplicationStatus.rejected and row.reason.startswith("本社区志愿者名额已满") and row.party_member
+    await arrives(resident, "未获通过。理由：本社区志愿者名额已满，欢迎明年再报")
     assert await grants_of(bot, 7003) == set()
 
 

@@ -14,15 +14,16 @@ import unicodedata
 from bot.conversations import groups
 from bot.conversations.feature import Command, Where
 from bot.conversations.payloads import CommandChoice, Payload
-from bot.conversations.registry import BY_NAME, PAYLOAD_FLOWS, STEP_FLOWS, find_command
+from bot.conversations.registry import BY_NAME, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
 
 STALE_OPTION = L("This button is no longer valid. Send /help to start again.")
 
 
-def normalize(text: str) -> str:
-    """Full-width letters, digits and spaces from a Chinese input method read as half-width."""
+def folded(text: str) -> str:
+    """For recognising commands, options and numbers: full-width letters, digits and spaces
+    from a Chinese input method read as half-width. What a person wrote is passed on as written."""
     return unicodedata.normalize("NFKC", text).strip()
 
 
@@ -33,7 +34,7 @@ async def run(turn: Turn, command: Command, args: str) -> Response:
 
 
 async def on_text(turn: Turn, text: str) -> Response:
-    text = normalize(text)
+    written, text = text.strip(), folded(text)
     if not text:
         return Response.of(Reply(L("Your message was empty. Send /help to see what you can do.")))
     found = find_command(text)
@@ -46,7 +47,7 @@ async def on_text(turn: Turn, text: str) -> Response:
         return await on_payload(turn, payload)
     step, _ = await turn.step()
     if step in STEP_FLOWS:
-        return await STEP_FLOWS[step](turn, text)
+        return await STEP_FLOWS[step](turn, written)
     if turn.channel.numbered_options and text.isdecimal():
         return await _stale_number(turn, text)
     return Response.of(Reply(L("Thank you for your message. To get started, send /help to see what you can do here.")))
@@ -68,6 +69,14 @@ async def on_payload(turn: Turn, data: str) -> Response:
     if flow is None:
         return Response.refusal(STALE_OPTION)
     return await flow(turn, payload)
+
+
+async def on_photo(turn: Turn, file_id: str, caption: str) -> Response:
+    """A photo is read where a step asks for one (a notice); elsewhere it is not understood yet."""
+    step, _ = await turn.step()
+    if step in PHOTO_FLOWS:
+        return await PHOTO_FLOWS[step](turn, file_id, caption.strip())
+    return on_unreadable()
 
 
 def on_unreadable() -> Response:

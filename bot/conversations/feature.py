@@ -16,6 +16,7 @@ from bot.replies import Response
 from storage.models import Role
 
 TextFlow = Callable[[Turn, str], Awaitable[Response]]
+PhotoFlow = Callable[[Turn, str, str], Awaitable[Response]]  # the channel's file id, and the caption
 PayloadFlow = Callable[[Turn, Any], Awaitable[Response]]
 
 
@@ -47,3 +48,4 @@ class Feature:
     commands: tuple[Command, ...] = ()
     payloads: Mapping[type[Payload], PayloadFlow] = field(default_factory=dict)
     steps: Mapping[str, TextFlow] = field(default_factory=dict)
+    photo_steps: Mapping[str, PhotoFlow] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from bot.i18n import N_
 from bot.replies import L, Msg, Option, Reply, Response
 from bot.services import invites, people, places
 from bot.services.errors import DomainError
+from bot.services.text import compact
 
 WAITING_CODE = "onboarding.code"
 CHOOSING_ROOM = "onboarding.room"  # data: building_id, and unit_id once a unit is chosen
@@ -120,7 +121,7 @@ async def room_chosen(turn: Turn, payload: RoomChoice) -> Response:
 
 async def typed_room(turn: Turn, text: str) -> Response:
     _, data = await turn.step()
-    room = text.strip().removesuffix("室").removesuffix("号").strip()[:MAX_ROOM_LENGTH]
+    room = compact(text).removesuffix("室").removesuffix("号")[:MAX_ROOM_LENGTH]
     matches = await places.find_room_in_building(turn.session, data["building_id"], room, data.get("unit_id"))
     if len(matches) == 1:
         return await _join(turn, matches[0])

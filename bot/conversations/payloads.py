@@ -110,3 +110,24 @@ class Decision(Payload, prefix="decide"):
 @dataclasses.dataclass(frozen=True)
 class RevokeGrant(Payload, prefix="revoke"):
     grant_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NoticeTo(Payload, prefix="nto"):
+    audience: int  # 1 residents, 2 building leaders, 3 a group chat
+    target_id: int  # the place, or the group chat
+
+
+@dataclasses.dataclass(frozen=True)
+class NoticeAction(Payload, prefix="nact"):
+    action: int  # 1 send now, 2 at a time, 3 discard
+
+
+@dataclasses.dataclass(frozen=True)
+class AcknowledgeNotice(Payload, prefix="ack"):
+    notice_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CancelNotice(Payload, prefix="ncancel"):
+    notice_id: int

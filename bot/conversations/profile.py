@@ -16,13 +16,7 @@ LANGUAGE_SET = L("Language set to English.")
 
 
 def role_name(role: Role) -> Msg:
-    names = {
-        Role.admin: L("community administrator"),
-        Role.grid_worker: L("grid worker"),
-        Role.volunteer: L("party-member volunteer"),
-        Role.building_leader: L("building leader"),
-    }
-    return names[role]
+    return access.ROLE_NAMES[role]
 
 
 async def me(turn: Turn, args: str = "") -> Response:

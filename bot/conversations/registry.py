@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from bot.conversations import groups, help, linking, onboarding, profile, roles
-from bot.conversations.feature import Command, Feature, PayloadFlow, TextFlow
+from bot.conversations import groups, help, linking, notices, onboarding, profile, roles
+from bot.conversations.feature import Command, Feature, PayloadFlow, PhotoFlow, TextFlow
 from bot.conversations.payloads import Payload
 
 # In the order /help and the menus list them.
-FEATURES: tuple[Feature, ...] = (onboarding.FEATURE, profile.FEATURE, roles.FEATURE, linking.FEATURE, groups.FEATURE, help.FEATURE)
+FEATURES: tuple[Feature, ...] = (onboarding.FEATURE, profile.FEATURE, notices.FEATURE, roles.FEATURE, linking.FEATURE, groups.FEATURE, help.FEATURE)
 
 
 K = TypeVar("K")
@@ -31,6 +31,7 @@ BY_NAME: dict[str, Command] = _joined([{c.name: c} for c in COMMANDS])
 BY_WORD: dict[str, Command] = _joined([{word.casefold(): c for word in c.words} for c in COMMANDS])
 PAYLOAD_FLOWS: dict[type[Payload], PayloadFlow] = _joined([dict(f.payloads) for f in FEATURES])
 STEP_FLOWS: dict[str, TextFlow] = _joined([dict(f.steps) for f in FEATURES])
+PHOTO_FLOWS: dict[str, PhotoFlow] = _joined([dict(f.photo_steps) for f in FEATURES])
 
 
 def find_command(text: str) -> tuple[Command, str] | None:

@@ -38,6 +38,7 @@ class Turn:
     locale: str
     in_group: bool = False
     chat_title: str = ""
+    timezone: str = "Asia/Shanghai"  # how times are read and shown (GONGJIAN_TIMEZONE)
     _conversation: Conversation | None = field(default=None, repr=False)
     _loaded: bool = field(default=False, repr=False)
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.i18n import N_
+from bot.replies import L, Msg
 from bot.services import audit, places
 from bot.services.errors import DomainError
 from storage.models import Household, Person, Place, PlaceKind, Role, RoleGrant
@@ -30,6 +31,7 @@ class Permission(enum.Enum):
     approve_applications = "approve_applications"
     print_invites = "print_invites"
     link_group_chat = "link_group_chat"
+    send_notice = "send_notice"
     import_households = "import_households"
 
 
@@ -39,8 +41,17 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.approve_applications: frozenset({Role.admin, Role.grid_worker}),
     Permission.print_invites: frozenset({Role.admin, Role.grid_worker}),
     Permission.link_group_chat: frozenset({Role.admin, Role.building_leader}),
+    Permission.send_notice: frozenset({Role.admin, Role.grid_worker, Role.volunteer, Role.building_leader}),
     # An import may create districts, which no role covers: the operator's alone for now.
     Permission.import_households: frozenset(),
+}
+
+# How each role is named to people, translated where it is shown.
+ROLE_NAMES: dict[Role, Msg] = {
+    Role.admin: L("community administrator"),
+    Role.grid_worker: L("grid worker"),
+    Role.volunteer: L("party-member volunteer"),
+    Role.building_leader: L("building leader"),
 }
 
 NOT_ALLOWED = N_("You are not allowed to do that here. Ask your community office if you think you should be.")
@@ -81,7 +92,7 @@ class GrantView:
     place_name: str
 
 
-def _covering_ids(place: Place | Household) -> list[int]:
+def covering_ids(place: Place | Household) -> list[int]:
     """The place itself and every place above it: the grants that would cover it."""
     ids = [level_id for level in SCOPE_KINDS if (level_id := place.ancestor_id(level)) is not None]
     return ids + [place.id] if isinstance(place, Place) else ids
@@ -93,13 +104,17 @@ async def is_allowed(session: AsyncSession, actor: audit.Actor, permission: Perm
         return True
     if actor.person_id is None or where is None:
         return False
-    query = select(
-        exists().where(
-            RoleGrant.person_id == actor.person_id,
-            RoleGrant.role.in_(ALLOWED[permission]),
-            RoleGrant.place_id.in_(_covering_ids(where)),
-        )
-    )
+    return await _holds_any(session, actor.person_id, ALLOWED[permission], where)
+
+
+async def holds_role(session: AsyncSession, actor: audit.Actor, role: Role, where: Place | Household) -> bool:
+    """Whether the actor holds this very role over the place (a volunteer's notice carries the
+    party-member badge): a fact about them, not a permission."""
+    return actor.person_id is not None and await _holds_any(session, actor.person_id, frozenset({role}), where)
+
+
+async def _holds_any(session: AsyncSession, person_id: int, roles: frozenset[Role], where: Place | Household) -> bool:
+    query = select(exists().where(RoleGrant.person_id == person_id, RoleGrant.role.in_(roles), RoleGrant.place_id.in_(covering_ids(where))))
     return bool(await session.scalar(query))
 
 

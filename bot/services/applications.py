@@ -5,16 +5,19 @@ place as its scope) or reject with a reason."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.delivery import outbox
 from bot.i18n import N_
+from bot.replies import L, Msg, Reply
 from bot.services import access, audit, places
 from bot.services.errors import DomainError
-from storage.models import ApplicationStatus, Household, Membership, Person, Place, PlaceKind, Role, RoleApplication, utcnow
+from storage.models import ApplicationStatus, DeliveryPriority, Household, Membership, Person, Place, PlaceKind, Role, RoleApplication, RoleGrant, utcnow
 
 NOT_A_RESIDENT = N_("Please join your household first (send /start with the code from your stairwell); then you can sign up.")
 NOT_YOUR_PLACE = N_("You can only sign up for your own building, compound or community.")
@@ -27,6 +30,11 @@ SERVES = {
     Role.building_leader: (PlaceKind.building,),
     Role.volunteer: (PlaceKind.building, PlaceKind.compound, PlaceKind.community),
 }
+
+
+async def _tell(session: AsyncSession, people: Any, text: Msg, application_id: int) -> None:
+    """A message through the outbox, in this transaction: saved together with the decision."""
+    await outbox.enqueue(session, await outbox.recipients(session, people), Reply(text), source=f"application:{application_id}", priority=DeliveryPriority.personal)
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,12 @@ async def apply(session: AsyncSession, actor: audit.Actor, role: Role, place_id:
     except IntegrityError:
         raise DomainError(ALREADY_APPLIED) from None
     await audit.record(session, actor, "apply_for_role", f"place:{place.id}", role=role.value)
+    person = await session.get(Person, actor.person_id)
+    approvers = select(RoleGrant.person_id).where(
+        RoleGrant.role.in_(access.ALLOWED[access.Permission.approve_applications]), RoleGrant.place_id.in_(access.covering_ids(place))
+    )
+    text = L("{name} would like to be {role} of {place}. Send /applications to decide.", name=person.display_name if person else "—", role=access.ROLE_NAMES[role], place=place.name)
+    await _tell(session, approvers, text, application.id)
     return application
 
 
@@ -109,5 +123,9 @@ async def decide(session: AsyncSession, actor: audit.Actor, application_id: int,
         raise DomainError(NO_SUCH_APPLICATION)
     if approve:
         await access.add_grant(session, application.person_id, application.role, place, actor=actor)
+        text = L("Your application as {role} of {place} was approved. Send /help to see what you can do now.", role=access.ROLE_NAMES[application.role], place=place.name)
+    else:
+        text = L("Your application as {role} of {place} was not approved. The reason: {reason}", role=access.ROLE_NAMES[application.role], place=place.name, reason=reason or "—")
+    await _tell(session, select(Person.id).where(Person.id == application.person_id), text, application.id)
     await audit.record(session, actor, "approve_application" if approve else "reject_application", f"application:{application.id}")
     return application

@@ -73,9 +73,10 @@ def update_key(message: BaseMessage) -> str:
 
 
 class UpdateHandler:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str, timezone: str) -> None:
         self.sessionmaker = sessionmaker
         self.default_locale = default_locale
+        self.timezone = timezone
 
     async def handle(self, message: BaseMessage, action: Action) -> Outcome | None:
         """The texts to answer with, after the commit; None when the message was handled before."""
@@ -105,4 +106,4 @@ class UpdateHandler:
         # One message of a person at a time, on every worker: a second waits for the first's commit
         # (PostgreSQL; SQLite admits one writer anyway).
         await session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
-        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale))
+        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale), timezone=self.timezone)
