@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -101,6 +102,11 @@ def _register_lifecycle(
         if bot is not None:
             # The outbox's sender: messages the bot sends on its own (bot/delivery).
             senders.append(start_sender(settings, sessionmaker))
+        # What start-up built (aiogram's and pydantic's classes, SQLAlchemy's mappers: some
+        # 260,000 objects) lives as long as the process; frozen, the collector stops walking it,
+        # which took 100-350 ms a time and made the slowest answers slow.
+        gc.collect()
+        gc.freeze()
 
     async def on_shutdown() -> None:
         scheduler.shutdown(wait=False)
