@@ -18,6 +18,10 @@ def create_router() -> Router:
     async def text(message: Message, turn: Turn) -> Response:
         return await dispatch.on_text(turn, message.text or "")
 
+    @router.message(F.photo)
+    async def photo(message: Message, turn: Turn) -> Response:
+        return await dispatch.on_photo(turn, message.photo[-1].file_id if message.photo else "", message.caption or "")
+
     @router.message()
     async def unreadable(message: Message) -> Response:
         return dispatch.on_unreadable()

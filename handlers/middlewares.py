@@ -61,8 +61,9 @@ class PersonContext(BaseMiddleware):
     """Find or create the person behind the update and choose the language to answer in:
     their own choice, else their client's language, else the deployment's default."""
 
-    def __init__(self, default_locale: str) -> None:
+    def __init__(self, default_locale: str, timezone: str) -> None:
         self.default_locale = default_locale
+        self.timezone = timezone
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -82,5 +83,6 @@ class PersonContext(BaseMiddleware):
                 locale=data["locale"],
                 in_group=chat is not None and chat.type in GROUP_CHATS,
                 chat_title=(chat.title or "") if chat else "",
+                timezone=self.timezone,
             )
         return await handler(event, data)
