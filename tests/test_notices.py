@@ -72,6 +72,15 @@ async def test_a_volunteer_notice_reaches_every_resident_in_their_language_and_i
     assert "停水，请提前储水" in followed.text  # as written, full-width comma and all
 
 
+async def test_a_notice_to_nobody_is_not_sent(bot: RunningBot) -> None:
+    volunteer = bot.client.user(VOLUNTEER, "张党员")
+    await volunteer.press("通化街社区的居民", (await volunteer.send("/notice"))[0])
+    [nobody] = await volunteer.send("明天停水")
+    assert "还没有人能收到通知" in nobody.text and nobody.button_texts == []
+    async with bot.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxDelivery)) == 0
+
+
 async def test_no_one_sends_beyond_their_places(bot: RunningBot) -> None:
     await join(bot, 8003, "刘阿姨")
     resident = bot.client.user(8003, "刘阿姨")

@@ -77,6 +77,9 @@ async def _preview(turn: Turn, text: str, photo: str | None) -> Response:
         await turn.clear()
         return Response.of(Reply(error.text()))
     count = await notices.count_recipients(turn.session, choice)
+    if count == 0:
+        await turn.clear()
+        return Response.of(Reply(L("No one there can receive notices yet: nobody has joined the bot. Send /notice to choose others.")))
     await turn.set_step(CONFIRMING, **data, text=text, photo=photo)
     options = (
         Option(L("Send now"), NoticeAction(SEND_NOW).pack()),
