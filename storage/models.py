@@ -162,7 +162,12 @@ class Person(Timestamped, Base):
     identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="person")
 
     def reading_locale(self, default: str) -> str:
-        return self.locale or self.client_locale or default
+        return reading_locale(self.locale, self.client_locale, default)
+
+
+def reading_locale(locale: str | None, client_locale: str | None, default: str) -> str:
+    """The language a person reads: their own choice, else their client's, else the deployment's."""
+    return locale or client_locale or default
 
 
 class ChannelIdentity(Timestamped, Base):

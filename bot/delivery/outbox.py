@@ -1,0 +1,127 @@
+"""The outbox: everything the bot sends on its own is written here, in the transaction of the
+change that causes it (a report moved, a vote opened), so the change is never saved without
+its messages nor the other way round. The sender (bot/delivery/sender.py) delivers it.
+
+    await outbox.enqueue(session, await outbox.recipients(session, person_ids), reply, source=f"notice:{notice.id}")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from itertools import islice
+
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.replies import Reply, reply_to_json
+from storage.models import ChannelIdentity, DeliveryPriority, DeliveryStatus, OutboxDelivery, OutboxMessage, utcnow
+
+INSERT_CHUNK = 5000  # rows per INSERT, so that a city-wide notice never sits in memory whole
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A chat on a channel: a person's private chat, or a group (person_id None, read in the
+    deployment's default language)."""
+
+    channel: str
+    chat_id: str
+    person_id: int | None = None
+
+
+async def recipients(session: AsyncSession, person_ids: Iterable[int] | Select[tuple[int]]) -> list[Recipient]:
+    """Each person once, on the channel they came to last (their newest identity), leaving out
+    identities that blocked the bot. `person_ids` may be a query, so it can stay in SQL."""
+    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+    newest = (
+        select(func.max(ChannelIdentity.id))
+        .where(ChannelIdentity.person_id.in_(ids), ChannelIdentity.unreachable_at.is_(None))
+        .group_by(ChannelIdentity.person_id)
+    )
+    rows = await session.execute(
+        select(ChannelIdentity.channel, ChannelIdentity.external_id, ChannelIdentity.person_id)
+        .where(ChannelIdentity.id.in_(newest))
+        .order_by(ChannelIdentity.person_id)
+    )
+    return [Recipient(channel, chat_id, person_id) for channel, chat_id, person_id in rows]
+
+
+async def enqueue(
+    session: AsyncSession,
+    to: Iterable[Recipient],
+    reply: Reply,
+    *,
+    source: str,
+    priority: DeliveryPriority = DeliveryPriority.bulk,
+    not_before: datetime | None = None,
+) -> int:
+    """Queue `reply` for every recipient, in the caller's transaction; nothing is sent before it
+    commits. `source` names what caused it ("notice:17", "report:5"), for progress and
+    cancellation; `not_before` schedules it. Returns the message's id."""
+    message = OutboxMessage(source=source, reply=reply_to_json(reply))
+    session.add(message)
+    await session.flush()
+    due = not_before or utcnow()
+    remaining = iter(to)
+    while chunk := list(islice(remaining, INSERT_CHUNK)):
+        await session.execute(
+            insert(OutboxDelivery),
+            [
+                {
+                    "message_id": message.id, "channel": r.channel, "chat_id": r.chat_id, "person_id": r.person_id,
+                    "priority": int(priority), "status": DeliveryStatus.pending, "attempts": 0, "not_before": due,
+                }
+                for r in chunk
+            ],
+        )
+    return message.id
+
+
+@dataclass(frozen=True)
+class Progress:
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    waiting: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+    @property
+    def finished(self) -> bool:
+        """Nothing is left to send (or to wait for)."""
+        return self.pending == self.sending == self.waiting == 0
+
+
+def _of_source(source: str) -> Select[tuple[int]]:
+    return select(OutboxMessage.id).where(OutboxMessage.source == source)
+
+
+async def progress(session: AsyncSession, source: str) -> Progress:
+    """How many of the source's deliveries are in each state."""
+    rows = await session.execute(
+        select(OutboxDelivery.status, func.count())
+        .where(OutboxDelivery.message_id.in_(_of_source(source)))
+        .group_by(OutboxDelivery.status)
+    )
+    return Progress(**{status.value: count for status, count in rows})
+
+
+async def cancel(session: AsyncSession, source: str) -> int:
+    """Stop what is not yet sent; messages a sender holds already (a fraction of a second's
+    worth) still go. Returns how many were cancelled."""
+    result = await session.execute(
+        update(OutboxDelivery)
+        .where(
+            OutboxDelivery.message_id.in_(_of_source(source)),
+            OutboxDelivery.status.in_((DeliveryStatus.pending, DeliveryStatus.waiting)),
+        )
+        .values(status=DeliveryStatus.cancelled)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
