@@ -50,7 +50,12 @@ def _is_not_modified(error: TelegramBadRequest) -> bool:
 
 
 async def send(bot: Bot, chat_id: int | str, reply: Reply, locale: str, *, edit: Message | None = None) -> None:
-    kwargs = message_kwargs(reply, locale)
+    await send_rendered(bot, chat_id, reply, message_kwargs(reply, locale), edit=edit)
+
+
+async def send_rendered(bot: Bot, chat_id: int | str, reply: Reply, kwargs: dict[str, Any], *, edit: Message | None = None) -> None:
+    """Send a reply already rendered by message_kwargs: a notice is rendered once per language,
+    not once per recipient."""
     attachment = reply.attachment
     if attachment is not None:
         media = attachment.file_id or BufferedInputFile(attachment.content or b"", attachment.filename)
