@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.categories import load_categories
 from bot.config import Settings
+from bot.delivery.runner import RunningSender, start_sender
 from bot.i18n import load_catalogues
 from bot.routing import RoutingEngine
 from bot.scheduling import create_scheduler
@@ -83,17 +84,22 @@ def _register_lifecycle(
 ) -> None:
     scheduler = create_scheduler(settings.timezone, settings.routing_retrain_hour, routing, sessionmaker, settings.routing_training_data)
     loading: list[asyncio.Task[None]] = []
+    senders: list[RunningSender] = []
 
     async def on_startup(bot: Bot) -> None:
         await set_command_menus(bot, settings.default_locale)
         # The model loads in the background; until it is in, the router answers from keywords.
         loading.append(asyncio.create_task(routing_updates.load_current(routing, sessionmaker)))
         scheduler.start()
+        # The outbox's sender: messages the bot sends on its own (bot/delivery).
+        senders.append(start_sender(settings, sessionmaker))
 
     async def on_shutdown() -> None:
         scheduler.shutdown(wait=False)
         for task in loading:
             task.cancel()
+        while senders:
+            await senders.pop().stop()
 
     dispatcher.startup.register(on_startup)
     dispatcher.shutdown.register(on_shutdown)

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     routing_training_data: Path | None = DEFAULT_TRAINING_CSV
     routing_retrain_hour: int = Field(default=3, ge=0, le=23)
 
+    # Messages the bot sends on its own (bot/delivery): at most `delivery_rate` a second over
+    # all chats (Telegram allows about 30) and one per `delivery_chat_interval` seconds to a
+    # chat (Telegram: one a second). With redis_url, all workers share these limits.
+    delivery_rate: float = Field(default=25.0, gt=0)
+    delivery_chat_interval: float = Field(default=1.1, ge=0)
+
     # Webhook mode (gongjian run --webhook): Telegram posts to webhook_base_url + webhook_path,
     # and every request must carry webhook_secret in X-Telegram-Bot-Api-Secret-Token.
     webhook_base_url: str | None = None

@@ -33,13 +33,24 @@ async def get_or_create_person(
     session: AsyncSession, channel: str, external_id: str, display_name: str = "", client_locale: str | None = None
 ) -> Person:
     """The person behind a channel identity, created on first contact. The name and the language
-    the client reports are kept current (written only when they change)."""
-    person = await find_person(session, channel, external_id)
-    if person is not None:
+    the client reports are kept current (written only when they change), and an identity marked
+    unreachable (the person had blocked the bot) is tried again: mostly this is the person
+    writing to us, and if they still block the bot, the next message marks them again."""
+    found = (
+        await session.execute(
+            select(Person, ChannelIdentity)
+            .join(ChannelIdentity)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+        )
+    ).first()
+    if found is not None:
+        person, identity = found
         if display_name and person.display_name != display_name:
             person.display_name = display_name
         if client_locale and person.client_locale != client_locale:
             person.client_locale = client_locale
+        if identity.unreachable_at is not None:
+            identity.unreachable_at = None
         return person
     person = Person(display_name=display_name, client_locale=client_locale)
     try:
