@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -122,6 +122,10 @@ class BotApiEmulator:
         self.messages: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        # Every message sent (time.monotonic(), chat), and the 429s the rate limits answered:
+        # how tests and the broadcast benchmark see rates, losses and duplicates.
+        self.sent_log: list[tuple[float, int | None]] = []
+        self.rate_limited = 0
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, bytes] = {}
         self.blocked: set[int] = set()
@@ -149,6 +153,7 @@ class BotApiEmulator:
         app.router.add_get("/emulator/callbacks/{callback_id}", self._callback_answer)
         app.router.add_post("/emulator/faults", self._add_fault)
         app.router.add_get("/emulator/calls", self._calls)
+        app.router.add_get("/emulator/stats", self._stats)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -199,6 +204,7 @@ class BotApiEmulator:
     def _count_send(self, chat_id: int | None) -> None:
         """Only messages really sent count towards the limits."""
         now = time.monotonic()
+        self.sent_log.append((now, chat_id))
         for limit in self._limits_for(chat_id):
             limit.sent.append(now)
 
@@ -216,6 +222,7 @@ class BotApiEmulator:
         for limit in self._limits_for(chat_id):
             wait = limit.wait_needed(now)
             if wait:
+                self.rate_limited += 1
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
 
     async def api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -515,6 +522,20 @@ class BotApiEmulator:
 
     async def _calls(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "calls": [{"method": m, "params": p} for m, p in self.calls]})
+
+    def stats(self, since: int = 0, chats: bool = False) -> dict[str, Any]:
+        """Messages sent from the `since`-th on: how many and over how long, the 429s the rate
+        limits answered overall, and with `chats` how many chats got how many copies."""
+        log = self.sent_log
+        sent = len(log) - since
+        stats: dict[str, Any] = {"sent": sent, "seconds": log[-1][0] - log[since][0] if sent > 0 else 0.0, "rate_limited": self.rate_limited}
+        if chats:
+            copies = Counter(Counter(chat for _, chat in log[since:]).values())
+            stats["chats_by_copies"] = {str(k): v for k, v in sorted(copies.items())}
+        return stats
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, **self.stats(int(request.query.get("since", "0")), "chats" in request.query)})
 
 
 def _menu_key(params: dict[str, Any]) -> str:
