@@ -109,11 +109,12 @@ def _register_lifecycle(
         gc.freeze()
 
     async def on_shutdown() -> None:
+        # The sender first: it records its last messages while nothing else is being cut off.
+        while senders:
+            await senders.pop().stop()
         scheduler.shutdown(wait=False)
         for task in loading:
             task.cancel()
-        while senders:
-            await senders.pop().stop()
 
     dispatcher.startup.register(on_startup)
     dispatcher.shutdown.register(on_shutdown)

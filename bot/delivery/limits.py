@@ -20,7 +20,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 # How far a sender that fell behind may catch up, in seconds.
-CATCH_UP_SECONDS = 0.01
+CATCH_UP_SECONDS = 0.005
 
 
 @dataclass(frozen=True)

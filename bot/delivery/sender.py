@@ -107,9 +107,10 @@ class Sender:
             await asyncio.gather(*helpers, *self._in_flight, return_exceptions=True)
             raise
         await self._record()
-        held = [row.id for row in self._held]
-        await self._transaction(lambda session: claims.release(session, self.worker, held))
-        self._held.clear()
+        if self._held:
+            held = [row.id for row in self._held]
+            await self._transaction(lambda session: claims.release(session, self.worker, held))
+            self._held.clear()
 
     # --- dispatching ----------------------------------------------------------------------------
 
@@ -207,10 +208,10 @@ class Sender:
                     self._held.extend(rows)
                     self._have_rows.set()
                 else:
-                    await asyncio.sleep(self.idle_poll)
+                    await self._unless_stopped(self.idle_poll)
             except Exception:  # the database is away: hold on to what we have and try again
                 log.exception("claiming %s deliveries failed", self.channel.channel)
-                await asyncio.sleep(self.idle_poll)
+                await self._unless_stopped(self.idle_poll)
 
     async def _upkeep(self) -> None:
         async def upkeep(session: AsyncSession) -> int:
@@ -224,7 +225,7 @@ class Sender:
 
     async def _record_loop(self) -> None:
         while not self._stopping.is_set():
-            await asyncio.sleep(self.record_every)
+            await self._unless_stopped(self.record_every)
             try:
                 await self._record()
             except Exception:  # kept in memory and written with the next round
@@ -239,6 +240,11 @@ class Sender:
         except BaseException:
             self._outcomes.add(outcomes)
             raise
+
+    async def _unless_stopped(self, seconds: float) -> None:
+        """Sleep, but wake when the sender is stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """One short transaction, carried to its end even when this sender is cancelled meanwhile:
