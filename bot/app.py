@@ -89,7 +89,7 @@ def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[Async
 def _register_lifecycle(
     dispatcher: Dispatcher, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine
 ) -> None:
-    scheduler = create_scheduler(settings.timezone, settings.routing_retrain_hour, routing, sessionmaker, settings.routing_training_data)
+    scheduler = create_scheduler(settings, routing, sessionmaker)
     loading: list[asyncio.Task[None]] = []
     senders: list[RunningSender] = []
 

@@ -14,6 +14,7 @@ message ids, so it is rendered in each recipient's language when it is sent.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -122,14 +123,18 @@ class Response:
 
 # --- JSON, for replies that wait in the outbox ------------------------------------------------
 
+# Telegram takes photos up to 10 MB; a chart or QR code the bot draws is far below 1 MB.
+MAX_ATTACHMENT_BYTES = 1_000_000
+
 JsonValue = Any
 
 
 def reply_to_json(reply: Reply) -> dict[str, JsonValue]:
     """The reply as JSON, texts kept as message ids and parameters.
 
-    An attachment travels as a channel's file id only: bytes would be copied into the row of
-    every recipient of a notice, so a photo is uploaded once and referred to by its id.
+    An attachment travels as a channel's file id, or as its bytes (a chart, a QR code the bot
+    drew) in base64: the reply is stored once per message, not once per recipient, so a chart
+    sent to a whole compound is kept once. Bytes are limited to MAX_ATTACHMENT_BYTES.
     `replace` is left out: it concerns the answer to a pressed button, never a message sent
     on the bot's own initiative.
     """
@@ -143,9 +148,12 @@ def reply_to_json(reply: Reply) -> dict[str, JsonValue]:
         data["link"] = [_text_to_json(reply.link.label), reply.link.url]
     if reply.attachment is not None:
         attachment = reply.attachment
-        if attachment.file_id is None:
-            raise ValueError("an attachment waiting in the outbox needs a file id; upload it once and pass the id")
         data["attachment"] = {"kind": attachment.kind, "file_id": attachment.file_id, "filename": attachment.filename}
+        if attachment.file_id is None:
+            content = attachment.content or b""
+            if len(content) > MAX_ATTACHMENT_BYTES:
+                raise ValueError(f"an attachment of {len(content)} bytes is too large for the outbox; upload it and pass its file id")
+            data["attachment"]["content"] = base64.b64encode(content).decode("ascii")
     return data
 
 
@@ -158,8 +166,13 @@ def reply_from_json(data: Mapping[str, JsonValue]) -> Reply:
         options=tuple(Option(_text_from_json(label), payload) for label, payload in data.get("options", ())),
         columns=data.get("columns", 1),
         link=Link(_text_from_json(link[0]), link[1]) if link else None,
-        attachment=Attachment(attachment["kind"], file_id=attachment["file_id"], filename=attachment["filename"]) if attachment else None,
+        attachment=_attachment_from_json(attachment) if attachment else None,
     )
+
+
+def _attachment_from_json(data: Mapping[str, JsonValue]) -> Attachment:
+    content = base64.b64decode(data["content"]) if "content" in data else None
+    return Attachment(data["kind"], content=content, file_id=data["file_id"], filename=data["filename"])
 
 
 def _text_to_json(text: Text) -> JsonValue:
