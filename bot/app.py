@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # Calls at start the bot works without (command menus, deleting a webhook) wait this long at most,
 # so a server that never answers delays the start by seconds, not by aiogram's default minute.
 OPTIONAL_CALL_TIMEOUT = 5  # seconds
+MODEL_LOAD_WAIT_SECONDS = 10
 
 
 @dataclass
@@ -113,6 +114,10 @@ def _register_lifecycle(
         while senders:
             await senders.pop().stop()
         scheduler.shutdown(wait=False)
+        # Loading the model takes a fraction of a second: let it finish rather than cancel it
+        # mid-query, which could leave SQLite's one pooled connection checked out.
+        if loading:
+            await asyncio.wait(loading, timeout=MODEL_LOAD_WAIT_SECONDS)
         for task in loading:
             task.cancel()
 
