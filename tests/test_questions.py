@@ -78,6 +78,9 @@ async def ask(resident: UserChat, text: str) -> str:
 async def test_an_faq_answer_serves_the_resident_and_an_unmatched_question_joins_the_queue(bot: RunningBot) -> None:
     await add_faq(bot, "加装电梯每户要出多少钱？", "按楼层系数乘以面积分摊，一、二楼不出钱。")
     await add_faq(bot, "楼道灯坏了找谁修？", "打物业电话 8888。")
+    grid_worker = bot.client.user(GRID, "李网格")
+    [empty] = await grid_worker.send("队列")
+    assert "没有等待的问题" in empty.text and empty.button_texts == []
     await join(bot, 8101, "王阿姨")
     resident = bot.client.user(8101, "王阿姨")
 
@@ -95,5 +98,62 @@ async def test_an_faq_answer_serves_the_resident_and_an_unmatched_question_joins
         figures = await questions.figures(session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1))
     assert statuses == [QuestionStatus.self_served, QuestionStatus.waiting]
     assert (figures.asked, figures.self_served, figures.answered) == (2, 1, 0)
-    grid_worker = bot.client.user(GRID, "李网格")
     await arrives(grid_worker, "有一个新问题在排队")
+
+
+async def test_a_question_goes_to_the_grid_worker_and_the_answer_comes_back(bot: RunningBot) -> None:
+    grid_worker = bot.client.user(GRID, "李网格")
+    await grid_worker.send("/queue")
+    await join(bot, 8201, "赵大爷")
+    resident = bot.client.user(8201, "赵大爷")
+    assert "排在第 1 位" in await ask(resident, "小区门口的快递柜能不能挪个地方？")
+    [details] = await resident.send("现在挡着消防通道")
+    assert "已补充" in details.text
+
+    [queue] = await grid_worker.send("/queue")
+    assert "有 1 个问题在等待" in queue.text
+    [question] = await grid_worker.press("接下一个问题", queue)
+    assert "赵大爷 的问题" in question.text and "快递柜" in question.text and "居民：现在挡着消防通道" in question.text
+    [sent] = await grid_worker.send("已经联系物业，下周一挪到北门。")
+    assert "已发给 赵大爷" in sent.text
+    answer = await arrives(resident, "下周一挪到北门")
+    assert answer.text.startswith("李网格 的答复") and answer.button_texts == ["回复", "问题已解决，谢谢"]
+    await grid_worker.send_photo("photo-of-the-new-place", caption="新位置在这里")
+    photo = await arrives(resident, "新位置在这里")
+    assert photo.photo
+
+    [follow_up] = await resident.send("北门那里晚上有灯吗？")  # still in the question: goes to the worker
+    assert "已发给 李网格" in follow_up.text
+    relayed = await arrives(grid_worker, "北门那里晚上有灯吗")
+    assert relayed.text.startswith("赵大爷 对问题") and relayed.button_texts == ["回复"]
+    [shown] = await grid_worker.press("回复", relayed)
+    assert "北门那里晚上有灯吗" in shown.text
+    await grid_worker.send("有灯，物业装了两盏。")
+    await arrives(resident, "物业装了两盏")
+
+    [closed] = await grid_worker.press("办结问题")
+    assert "已办结" in closed.text
+    rating = await arrives(resident, "请打分")
+    assert rating.button_texts == ["1", "2", "3", "4", "5"]
+    [thanks] = await resident.press("4", rating)
+    assert "谢谢您的评价" in thanks.text
+
+    # The answer becomes an FAQ entry, its question rewritten, its answer kept.
+    [edit] = await grid_worker.press("加入常见问题", closed)
+    assert "快递柜" in edit.text and edit.button_texts == ["保持原样"]
+    [answer_prompt] = await grid_worker.send("快递柜挡着消防通道，会挪吗？")
+    assert "有灯，物业装了两盏" in answer_prompt.text
+    [saved] = await grid_worker.send("会，物业已挪到北门，晚上有灯。")
+    assert "已加入常见问题" in saved.text
+
+    await join(bot, 8202, "钱阿姨", room="302")
+    neighbour = bot.client.user(8202, "钱阿姨")
+    offer = await ask(neighbour, "快递柜能挪走吗")
+    # The past answer (its first) and the FAQ entry made of it, closest first.
+    assert offer.index("下周一挪到北门") < offer.index("物业已挪到北门")
+
+    async with bot.sessionmaker() as session:
+        figures = await questions.figures(session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1))
+        [grid_person] = [w for w in figures.per_worker]
+    assert (figures.asked, figures.answered, grid_person.name, grid_person.answered, grid_person.mean_rating) == (1, 1, "李网格", 1, 4)
+    assert grid_person.mean_wait_hours < 0.1
