@@ -157,3 +157,85 @@ async def test_a_question_goes_to_the_grid_worker_and_the_answer_comes_back(bot:
         [grid_person] = [w for w in figures.per_worker]
     assert (figures.asked, figures.answered, grid_person.name, grid_person.answered, grid_person.mean_rating) == (1, 1, "李网格", 1, 4)
     assert grid_person.mean_wait_hours < 0.1
+
+
+async def community_with_questions(sessionmaker: async_sessionmaker[AsyncSession], residents: int, workers: int) -> list[audit.Actor]:
+    """The sample community with `workers` grid workers over it and one waiting question from
+    each of `residents` residents; returns the workers."""
+    from bot.demo import sample_households
+    from bot.services import places
+
+    async with sessionmaker.begin() as session:
+        await places.import_households(session, sample_households(), actor=audit.COMMAND_LINE)
+        community = await session.scalar(select(Place).where(Place.kind == PlaceKind.community))
+        assert community is not None
+        actors = []
+        for number in range(workers):
+            worker = await people.get_or_create_person(session, people.TELEGRAM, str(9000 + number), f"网格员{number}")
+            await access.grant_role(session, worker.id, Role.grid_worker, access.Scope(PlaceKind.community, community.id), actor=audit.COMMAND_LINE)
+            actors.append(audit.Actor(people.TELEGRAM, worker.id))
+        household_ids = [h.id for h in (await places.list_places(session)) if h.kind is PlaceKind.household][:residents]
+        for number, household_id in enumerate(household_ids):
+            resident = await people.get_or_create_person(session, people.TELEGRAM, str(5000 + number), f"居民{number}")
+            await people.join_household(session, resident.id, household_id, verified=False)
+            await questions.ask(session, resident.id, f"问题 {number}")
+    return actors
+
+
+async def test_workers_taking_at_once_never_get_the_same_question(database_url: str, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    workers = await community_with_questions(sessionmaker, residents=12, workers=4)
+    # Each worker on its own connection, as in separate bot processes.
+    engines = [create_engine(database_url) for _ in workers]
+    start = asyncio.Event()
+
+    async def keep_taking(worker: audit.Actor, own: async_sessionmaker[AsyncSession]) -> list[int]:
+        taken = []
+        await start.wait()
+        while True:
+            async with own.begin() as session:
+                question = await questions.take_next(session, worker)
+            if question is None:
+                return taken
+            taken.append(question.id)
+
+    try:
+        runs = [keep_taking(worker, create_sessionmaker(engine)) for worker, engine in zip(workers, engines)]
+        tasks = [asyncio.ensure_future(run) for run in runs]
+        await asyncio.sleep(0.05)
+        start.set()
+        taken = await asyncio.gather(*tasks)
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    every = [question_id for worker_took in taken for question_id in worker_took]
+    assert len(every) == len(set(every)) == 12
+    async with sessionmaker() as session:
+        holders = dict((await session.execute(select(Question.id, Question.claimed_by))).all())
+    for worker, worker_took in zip(workers, taken):
+        assert all(holders[question_id] == worker.person_id for question_id in worker_took)
+
+
+async def test_a_claim_in_progress_does_not_hand_the_same_question_to_another(database_url: str, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """The first worker's transaction is still open when the second presses: on PostgreSQL the
+    second skips the locked row and gets the next question at once; on SQLite it waits for the
+    write lock and then gets the next one."""
+    first, second = await community_with_questions(sessionmaker, residents=2, workers=2)
+    other_engine = create_engine(database_url)
+    try:
+        async with sessionmaker.begin() as holding:
+            mine = await questions.take_next(holding, first)
+            assert mine is not None
+            theirs_task = asyncio.ensure_future(_take_in(create_sessionmaker(other_engine), second))
+            await asyncio.sleep(0.3)
+            if database_url.startswith("postgresql"):
+                assert theirs_task.done()  # not held up by the first worker's lock
+        theirs = await theirs_task
+    finally:
+        await other_engine.dispose()
+    assert theirs is not None and {mine.id, theirs} == {1, 2}
+
+
+async def _take_in(own: async_sessionmaker[AsyncSession], worker: audit.Actor) -> int | None:
+    async with own.begin() as session:
+        question = await questions.take_next(session, worker)
+        return question.id if question else None
