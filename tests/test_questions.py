@@ -109,6 +109,7 @@ async def test_a_question_goes_to_the_grid_worker_and_the_answer_comes_back(bot:
     assert "排在第 1 位" in await ask(resident, "小区门口的快递柜能不能挪个地方？")
     [details] = await resident.send("现在挡着消防通道")
     assert "已补充" in details.text
+    await arrives(grid_worker, "有一个新问题在排队")
 
     [queue] = await grid_worker.send("/queue")
     assert "有 1 个问题在等待" in queue.text
@@ -239,3 +240,78 @@ async def _take_in(own: async_sessionmaker[AsyncSession], worker: audit.Actor) -
     async with own.begin() as session:
         question = await questions.take_next(session, worker)
         return question.id if question else None
+
+
+async def grant(bot: RunningBot, user_id: int, role: Role) -> None:
+    async with bot.sessionmaker.begin() as session:
+        person = await people.find_person(session, people.TELEGRAM, str(user_id))
+        assert person is not None
+        await access.grant_role(session, person.id, role, access.Scope(PlaceKind.community, bot.sample.community_id), actor=audit.COMMAND_LINE)
+
+
+async def test_a_question_is_transferred_to_another_grid_worker_and_then_to_the_admins(bot: RunningBot) -> None:
+    grid_worker, colleague, admin = bot.client.user(GRID, "李网格"), bot.client.user(1010, "周网格"), bot.client.user(ADMIN, "陈主任")
+    for person in (grid_worker, colleague, admin):
+        await person.send("/help")
+    await grant(bot, 1010, Role.grid_worker)
+    await join(bot, 8301, "孙奶奶")
+    resident = bot.client.user(8301, "孙奶奶")
+    await ask(resident, "加装电梯的补贴什么时候发？")
+    await arrives(grid_worker, "有一个新问题在排队")  # the notices to both grid workers are out
+    await arrives(colleague, "有一个新问题在排队")
+
+    [question] = await grid_worker.press("接下一个问题", (await grid_worker.send("/queue"))[0])
+    [whom] = await grid_worker.press("转交", question)
+    assert whom.button_texts == ["周网格", "社区管理员"]
+    [passed] = await grid_worker.press("周网格", whom)
+    assert "已转交给 周网格" in passed.text
+    note = await arrives(colleague, "李网格 把问题")
+    assert "补贴" in note.text and note.button_texts == ["去答复"]
+    await arrives(resident, "已转交给 周网格 处理")
+    assert await grid_worker.press("办结问题", question) == []  # no longer theirs: refused, nothing changes
+    refusal = await bot.client.callback_answer(grid_worker.last_callback_id or "")
+    assert refusal is not None and "不归您处理" in refusal["text"]
+
+    await colleague.press("去答复", note)
+    await colleague.send("补贴批下来后一个月内发。")
+    await arrives(resident, "一个月内发")
+    [whom] = await colleague.press("转交")
+    [passed] = await colleague.press("社区管理员", whom)
+    assert "已转交给社区管理员" in passed.text
+    await arrives(admin, "有一个问题转交给了社区管理员")
+    [admin_queue] = await admin.send("/queue")
+    assert "有 1 个问题在等待" in admin_queue.text
+    [taken] = await admin.press("接下一个问题", admin_queue)
+    assert "孙奶奶 的问题" in taken.text and "答复：补贴批下来后一个月内发" in taken.text
+    assert "没有等待的问题" in (await grid_worker.send("/queue"))[0].text  # the admins' now, not the grid's
+    async with bot.sessionmaker() as session:
+        question_row = await session.scalar(select(Question))
+        admin_person = await people.find_person(session, people.TELEGRAM, str(ADMIN))
+    assert question_row is not None and admin_person is not None and question_row.claimed_by == admin_person.id
+
+
+async def test_residents_cannot_use_grid_worker_commands_or_forged_buttons(bot: RunningBot) -> None:
+    await join(bot, 8401, "吴阿姨")
+    await join(bot, 8402, "郑叔叔", room="302")
+    resident, other = bot.client.user(8401, "吴阿姨"), bot.client.user(8402, "郑叔叔")
+    await ask(other, "小区什么时候装充电桩？")
+    [refused] = await resident.send("/queue")
+    assert "没有这个权限" in refused.text
+    [faq] = await resident.send("/faq")
+    assert "常见问题由社区管理员维护" in faq.text
+    [grid_faq] = await bot.client.user(GRID, "李网格").send("/faq")
+    assert "常见问题由社区管理员维护" in grid_faq.text
+    [help_] = await resident.send("/help")
+    assert "/ask" in help_.text and "/queue" not in help_.text
+
+    message_id = (await resident.last()).message_id
+    async with bot.sessionmaker() as session:
+        question_id = await session.scalar(select(Question.id))
+    for forged in ("qnext", f"qwork:{question_id}:3", f"qwork:{question_id}:4", f"qto:{question_id}:1", f"qact:{question_id}:2", f"qrate:{question_id}:1"):
+        assert await resident.press_data(message_id, forged) == [], forged
+        answer = await bot.client.callback_answer(resident.last_callback_id or "")
+        assert answer is not None and answer.get("show_alert"), forged
+    async with bot.sessionmaker() as session:
+        question = await session.get(Question, question_id)
+        assert question is not None and (question.status, question.claimed_by, question.rating) == (QuestionStatus.waiting, None, None)
+        assert await session.scalar(select(func.count()).select_from(FaqEntry)) == 0
