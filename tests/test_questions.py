@@ -6,6 +6,9 @@ escalation done once by the sweep, whatever restarts in between."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 import pytest
@@ -315,3 +318,33 @@ async def test_residents_cannot_use_grid_worker_commands_or_forged_buttons(bot: 
         question = await session.get(Question, question_id)
         assert question is not None and (question.status, question.claimed_by, question.rating) == (QuestionStatus.waiting, None, None)
         assert await session.scalar(select(func.count()).select_from(FaqEntry)) == 0
+
+
+async def test_reminders_and_escalation_are_done_once_whatever_restarts(start_bot: Callable[..., AbstractAsyncContextManager[RunningBot]]) -> None:
+    async with start_bot() as bot:
+        await join(bot, 8501, "冯大爷")
+        await ask(bot.client.user(8501, "冯大爷"), "楼顶漏水，能不能修？")
+        asked_at = utcnow()
+    # A restart: another process, on the same database, with nothing kept in memory. (The new
+    # emulator numbers its updates on from the old one's, which the database remembers as handled.)
+    async with start_bot(before_start=lambda emulator: setattr(emulator, "_update_ids", itertools.count(1000))) as bot:
+        grid_worker, admin = bot.client.user(GRID, "李网格"), bot.client.user(ADMIN, "陈主任")
+        await grid_worker.send("/help")
+        await admin.send("/help")
+        sweep = scheduling.run_sweeps
+        assert await sweep(bot.sessionmaker, bot.settings, now=asked_at + timedelta(hours=3)) == {"question-deadlines": 0}
+        assert await sweep(bot.sessionmaker, bot.settings, now=asked_at + timedelta(hours=5)) == {"question-deadlines": 1}
+        reminder = await arrives(grid_worker, "已等待超过 4 小时")
+        assert reminder.button_texts == ["接下一个问题"]
+        assert "没有等待的问题" in (await admin.send("/queue"))[0].text  # not the admins' yet
+
+        assert await sweep(bot.sessionmaker, bot.settings, now=asked_at + timedelta(hours=25)) == {"question-deadlines": 1}
+        assert await sweep(bot.sessionmaker, bot.settings, now=asked_at + timedelta(hours=26)) == {"question-deadlines": 0}
+        escalated = await arrives(admin, "24 小时没有答复")
+        assert "楼顶漏水" in escalated.text
+        [taken] = await admin.press("接下一个问题", escalated)
+        assert "冯大爷 的问题" in taken.text
+        async with bot.sessionmaker() as session:
+            deliveries = await session.scalar(select(func.count()).select_from(OutboxDelivery))
+        # The first process's notice of the new question (to the grid worker), one reminder, one escalation.
+        assert deliveries == 3
