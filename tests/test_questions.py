@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import scheduling
 from bot.config import Settings
 from bot.emulator.client import UserChat
+from bot.replies import render_text, reply_from_json
 from bot.services import access, audit, people, questions
 from bot.services.similarity import THRESHOLD, Candidate, closest
 from storage.db import create_engine, create_sessionmaker
-from storage.models import FaqEntry, OutboxDelivery, Place, PlaceKind, Question, QuestionStatus, Role, utcnow
+from storage.models import FaqEntry, OutboxDelivery, OutboxMessage, Place, PlaceKind, Question, QuestionStatus, Role, utcnow
 from tests.conftest import RunningBot
 from tests.test_notices import arrives, join
 
@@ -348,3 +349,68 @@ async def test_reminders_and_escalation_are_done_once_whatever_restarts(start_bo
             deliveries = await session.scalar(select(func.count()).select_from(OutboxDelivery))
         # The first process's notice of the new question (to the grid worker), one reminder, one escalation.
         assert deliveries == 3
+
+
+async def queued_for_wechat(bot: RunningBot, openid: str, words: str) -> str:
+    """The text of a message waiting in the outbox for this WeChat user that contains `words`.
+
+    The outbox's WeChat sender is built on the wechat branch (issue #9); until it is merged, a
+    message to WeChat is proved by its row: the right channel, the person's openid, the text.
+    Once merged, this becomes a wait for the emulator to show it (WeChatUser.seen)."""
+    for _ in range(100):
+        async with bot.sessionmaker() as session:
+            rows = await session.scalars(
+                select(OutboxMessage.reply).join(OutboxDelivery, OutboxDelivery.message_id == OutboxMessage.id)
+                .where(OutboxDelivery.channel == people.WECHAT, OutboxDelivery.chat_id == openid)
+            )
+            found = [reply for reply in rows if words in render_text(reply_from_json(reply).text, "zh_CN")]
+        if found:
+            return render_text(reply_from_json(found[-1]).text, "zh_CN")
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no message with {words!r} for {openid}")
+
+
+async def test_a_wechat_resident_and_a_telegram_grid_worker_and_the_other_way_round(wechat_bot: RunningBot) -> None:
+    assert wechat_bot.wechat_client is not None
+    grid_worker = wechat_bot.client.user(GRID, "李网格")
+    await grid_worker.send("/help")
+    on_wechat = wechat_bot.wechat_client.user("oAsker0000001")
+    await on_wechat.send("加入 " + wechat_bot.sample.building_code)
+    await on_wechat.send("1单元")
+    await on_wechat.send("301")
+    assert "请用自己的话写下您的问题" in (await on_wechat.send("提问"))[0]
+    [queued] = await on_wechat.send("楼下的路灯坏了一个月了")
+    assert "排在第 1 位" in queued and "回复 1：撤回问题" in queued
+
+    await arrives(grid_worker, "有一个新问题在排队")
+    [question] = await grid_worker.press("接下一个问题", (await grid_worker.send("/queue"))[0])
+    assert "路灯坏了一个月" in question.text
+    await grid_worker.send("明天电工来修。")
+    await queued_for_wechat(wechat_bot, "oAsker0000001", "明天电工来修")
+    [sent] = await on_wechat.send("好的，谢谢，修好了告诉我一声")
+    assert "已发给 李网格" in sent
+    await arrives(grid_worker, "修好了告诉我一声")
+
+    # The other way round: a Telegram resident, a grid worker on WeChat.
+    wechat_worker = wechat_bot.wechat_client.user("oGridWorker01")
+    await wechat_worker.follow()
+    await grant_on(wechat_bot, people.WECHAT, "oGridWorker01", Role.grid_worker)
+    await join(wechat_bot, 8601, "褚阿姨", room="302")
+    resident = wechat_bot.client.user(8601, "褚阿姨")
+    await ask(resident, "垃圾清运车几点来？")
+    [waiting] = await wechat_worker.send("队列")
+    assert "有 1 个问题在等待" in waiting and "回复 1：接下一个问题" in waiting
+    [shown] = await wechat_worker.send("1")
+    assert "褚阿姨 的问题" in shown and "垃圾清运车" in shown
+    await wechat_worker.send("每天早上七点。")
+    reply = await arrives(resident, "每天早上七点")
+    assert reply.button_texts == ["回复", "问题已解决，谢谢"]
+    await resident.send("周末也来吗？")
+    await queued_for_wechat(wechat_bot, "oGridWorker01", "周末也来吗")
+
+
+async def grant_on(bot: RunningBot, channel: str, external_id: str, role: Role) -> None:
+    async with bot.sessionmaker.begin() as session:
+        person = await people.find_person(session, channel, external_id)
+        assert person is not None
+        await access.grant_role(session, person.id, role, access.Scope(PlaceKind.community, bot.sample.community_id), actor=audit.COMMAND_LINE)
