@@ -142,6 +142,8 @@ async def test_a_question_goes_to_the_grid_worker_and_the_answer_comes_back(bot:
     assert rating.button_texts == ["1", "2", "3", "4", "5"]
     [thanks] = await resident.press("4", rating)
     assert "谢谢您的评价" in thanks.text
+    [after] = await resident.send("好的")
+    assert "您的问题已经办结" in after.text
 
     # The answer becomes an FAQ entry, its question rewritten, its answer kept.
     [edit] = await grid_worker.press("加入常见问题", closed)

@@ -180,9 +180,9 @@ async def _follow_up(turn: Turn, text: str, photo: str | None) -> Response:
     _, data = await turn.step()
     try:
         question = await questions.resident_question(turn.session, turn.person.id, int(data["question_id"]))
-    except DomainError as error:
-        await turn.clear()
-        return Response.of(Reply(error.text()))
+    except DomainError:
+        await turn.clear()  # closed meanwhile (by the grid worker, or on another channel)
+        return Response.of(Reply(L("Your question has been closed. Send /ask to ask a new one.")))
     await questions.add_message(turn.session, question, turn.person.id, text, photo, from_resident=True)
     if question.claimed_by is None:
         return Response.of(Reply(L("Added to your question. It is number {place} in line.", place=await questions.place_in_line(turn.session, question))))

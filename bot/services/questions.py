@@ -127,7 +127,7 @@ async def ask(session: AsyncSession, person_id: int, text: str) -> Question:
         raise DomainError(ALREADY_OPEN)
     question = Question(
         person_id=person_id, building_id=household.building_id, community_id=household.community_id, grid_id=await grid_of(session, household),
-        text=text[:MAX_TEXT_LENGTH], status=QuestionStatus.waiting, created_at=utcnow(),
+        text=text[:MAX_TEXT_LENGTH], status=QuestionStatus.waiting,
     )
     session.add(question)
     await session.flush()
