@@ -416,3 +416,37 @@ async def grant_on(bot: RunningBot, channel: str, external_id: str, role: Role) 
         person = await people.find_person(session, channel, external_id)
         assert person is not None
         await access.grant_role(session, person.id, role, access.Scope(PlaceKind.community, bot.sample.community_id), actor=audit.COMMAND_LINE)
+
+
+async def test_admins_keep_the_faq_and_a_resident_withdraws_a_waiting_question(bot: RunningBot) -> None:
+    admin = bot.client.user(ADMIN, "陈主任")
+    [*_, empty] = await admin.send("/faq")
+    assert "常见问题共 0 条" in empty.text
+    [write] = await admin.press("新增一条", empty)
+    assert "请写问题" in write.text
+    [answer_prompt] = await admin.send("小区里能养鸡吗？")
+    assert "请写答复" in answer_prompt.text and answer_prompt.button_texts == []
+    [saved] = await admin.send("不能，影响邻居和卫生。")
+    assert "已加入常见问题" in saved.text
+    [entry, summary] = await admin.send("常见问题")
+    assert "问：小区里能养鸡吗？\n答：不能，影响邻居和卫生。" in entry.text and "共 1 条" in summary.text
+
+    await join(bot, 8701, "蒋阿姨")
+    resident = bot.client.user(8701, "蒋阿姨")
+    offer = await ask(resident, "我想在楼下养几只鸡")
+    assert "影响邻居和卫生" in offer
+    [queued] = await resident.press("问工作人员")
+    assert "排在第 1 位" in queued.text
+    [again] = await resident.send("/ask")  # one open question at a time: /ask shows it
+    assert "排在第 1 位" in again.text and again.button_texts == ["撤回问题"]
+    [withdrawn] = await resident.press("撤回问题", again)
+    assert "已撤回" in withdrawn.text
+    assert "没有等待的问题" in (await bot.client.user(GRID, "李网格").send("/queue"))[0].text
+
+    [deleted] = await admin.press("删除", entry)
+    assert "已从常见问题中删除" in deleted.text
+    [*_, none_left] = await admin.send("/faq")
+    assert "常见问题共 0 条" in none_left.text
+    async with bot.sessionmaker() as session:
+        statuses = list(await session.scalars(select(Question.status)))
+    assert statuses == [QuestionStatus.withdrawn]
