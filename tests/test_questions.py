@@ -11,12 +11,10 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import scheduling
-from bot.config import Settings
 from bot.emulator.client import UserChat
 from bot.replies import render_text, reply_from_json
 from bot.services import access, audit, people, questions
