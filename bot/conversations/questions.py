@@ -165,8 +165,9 @@ async def _queue(turn: Turn, text: str) -> Response:
     await turn.set_step(OPEN, question_id=question.id)
     workers = await questions.grid_workers(turn.session, question)
     await _tell(turn.session, workers, Reply(L("A new question is waiting in your queue."), options=(Option(L("Take the next question"), TakeNextQuestion().pack()),)), question)
-    options = (Option(L("Withdraw the question"), QuestionAction(question.id, WITHDRAW).pack()),)
-    return Response.of(Reply(await _place_text(turn.session, question), options=options))
+    # No options here: on a numbered channel they would stay the menu that "1" chooses while the
+    # answers arrive (whose own options that channel does not remember); /ask offers withdrawing.
+    return Response.of(Reply(await _place_text(turn.session, question)))
 
 
 async def resident_wrote(turn: Turn, text: str) -> Response:
