@@ -129,6 +129,8 @@ async def test_a_question_goes_to_the_grid_worker_and_the_answer_comes_back(bot:
     assert "已发给 李网格" in follow_up.text
     relayed = await arrives(grid_worker, "北门那里晚上有灯吗")
     assert relayed.text.startswith("赵大爷 对问题") and relayed.button_texts == ["回复"]
+    await resident.send_photo("photo-of-the-dark-corner", caption="就是这个角落")
+    assert (await arrives(grid_worker, "就是这个角落")).photo
     [shown] = await grid_worker.press("回复", relayed)
     assert "北门那里晚上有灯吗" in shown.text
     await grid_worker.send("有灯，物业装了两盏。")
@@ -156,14 +158,18 @@ async def test_a_question_goes_to_the_grid_worker_and_the_answer_comes_back(bot:
     offer = await ask(neighbour, "快递柜能挪走吗")
     # The past answer (its first) and the FAQ entry made of it, closest first.
     assert offer.index("下周一挪到北门") < offer.index("物业已挪到北门")
+    [queued] = await neighbour.press("问工作人员")
+    assert "排在第 1 位" in queued.text and "通常大约 1 分钟内得到答复" in queued.text  # the first question's wait
+    [withdrawn] = await neighbour.press("撤回问题", (await neighbour.send("/ask"))[0])
+    assert "已撤回" in withdrawn.text
 
     async with bot.sessionmaker() as session:
         figures = await questions.figures(session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1))
         [grid_person] = [w for w in figures.per_worker]
-    assert (figures.asked, figures.answered, grid_person.name, grid_person.answered, grid_person.mean_rating) == (1, 1, "李网格", 1, 4)
+    assert (figures.asked, figures.answered, grid_person.name, grid_person.answered, grid_person.mean_rating) == (2, 1, "李网格", 1, 4)
     assert grid_person.mean_wait_hours < 0.1
     [month] = await bot.client.user(ADMIN, "陈主任").send("问答统计")
-    assert "共 1 个，常见问题自助解决 0 个，工作人员答复 1 个" in month.text and "李网格：答复 1 个" in month.text and "评分 4.0（1 人评价）" in month.text
+    assert "共 2 个，常见问题自助解决 0 个，工作人员答复 1 个" in month.text and "李网格：答复 1 个" in month.text and "评分 4.0（1 人评价）" in month.text
     assert "只给社区管理员看" in (await grid_worker.send("/qstats"))[0].text
 
 
