@@ -11,13 +11,16 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import scheduling
+from bot.config import Settings
 from bot.emulator.client import UserChat
 from bot.replies import render_text, reply_from_json
 from bot.services import access, audit, people, questions
+from bot.services.errors import DomainError
 from bot.services.similarity import THRESHOLD, Candidate, closest
 from storage.db import create_engine, create_sessionmaker
 from storage.models import FaqEntry, OutboxDelivery, OutboxMessage, Place, PlaceKind, Question, QuestionStatus, Role, utcnow
@@ -457,3 +460,22 @@ async def test_admins_keep_the_faq_and_a_resident_withdraws_a_waiting_question(b
     async with bot.sessionmaker() as session:
         statuses = list(await session.scalars(select(Question.status)))
     assert statuses == [QuestionStatus.withdrawn]
+
+
+async def test_a_question_taken_and_left_unanswered_goes_back_to_the_queue_for_the_admins(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    [worker] = await community_with_questions(sessionmaker, residents=1, workers=1)
+    async with sessionmaker.begin() as session:
+        taken = await questions.take_next(session, worker)
+        admin = await people.get_or_create_person(session, people.TELEGRAM, "9900", "陈主任")
+        community_id = await session.scalar(select(Place.id).where(Place.kind == PlaceKind.community))
+        await access.grant_role(session, admin.id, Role.admin, access.Scope(PlaceKind.community, community_id or 0), actor=audit.COMMAND_LINE)
+    assert taken is not None
+    settings = Settings(_env_file=None)
+    done = await scheduling.run_sweeps(sessionmaker, settings, now=taken.created_at + timedelta(hours=25))
+    assert done == {"question-deadlines": 1}
+    async with sessionmaker.begin() as session:
+        with pytest.raises(DomainError):
+            await questions.answer(session, worker, taken.id, "迟到的答复", None)  # no longer theirs
+    async with sessionmaker.begin() as session:
+        again = await questions.take_next(session, audit.Actor(people.TELEGRAM, admin.id))
+    assert again is not None and again.id == taken.id and again.claimed_by == admin.id and again.escalated_at is not None

@@ -384,7 +384,8 @@ async def due_reminders(session: AsyncSession, now: datetime, after: timedelta) 
 
 
 async def due_escalations(session: AsyncSession, now: datetime, after: timedelta) -> list[Question]:
-    """Questions unanswered after `after` and not yet escalated; marked now, and open to admins."""
+    """Questions unanswered after `after` and not yet escalated; marked now, and open to admins.
+    One a worker took and left unanswered goes back to the queue, so it is not stuck with them."""
     due = list(
         await session.scalars(
             select(Question).where(
@@ -394,6 +395,7 @@ async def due_escalations(session: AsyncSession, now: datetime, after: timedelta
     )
     for question in due:
         question.escalated_at = now
+        question.status, question.claimed_by, question.claimed_at = QuestionStatus.waiting, None, None
     return due
 
 
