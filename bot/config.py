@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     delivery_rate: float = Field(default=25.0, gt=0)
     delivery_chat_interval: float = Field(default=1.1, ge=0)
 
+    # Questions to grid workers: a waiting question reminds its grid's workers after
+    # `question_reminder_hours`; one still unanswered after `question_deadline_hours` is
+    # escalated to the community's administrators.
+    question_reminder_hours: float = Field(default=4.0, gt=0)
+    question_deadline_hours: float = Field(default=24.0, gt=0)
+
     # Webhook mode (gongjian run --webhook): Telegram posts to webhook_base_url + webhook_path,
     # and every request must carry webhook_secret in X-Telegram-Bot-Api-Secret-Token.
     webhook_base_url: str | None = None

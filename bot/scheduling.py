@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.conversations import questions
 from bot.routing import RoutingEngine
 from bot.services import routing_updates
 from storage.models import ProcessedUpdate
@@ -36,7 +37,7 @@ SWEEP_SECONDS = 30
 Sweep = Callable[[AsyncSession, datetime, Settings], Awaitable[int]]
 
 # Every feature's sweeps, by name, in the order they run.
-SWEEPS: tuple[tuple[str, Sweep], ...] = ()
+SWEEPS: tuple[tuple[str, Sweep], ...] = (("question-deadlines", questions.deadline_sweep),)
 
 
 def create_scheduler(settings: Settings, engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:

@@ -512,3 +512,84 @@ class WeChatAccessToken(Base):
     token: Mapped[str | None] = mapped_column(String(512))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refreshing_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- questions ----------------------------------------------------------------------------
+
+
+class QuestionStatus(str, enum.Enum):
+    """self_served: an FAQ entry or a past answer answered it, no person was needed.
+    waiting (in its grid's queue) → claimed (a grid worker or admin holds it, answers go back and
+    forth) → closed; or withdrawn by the resident while waiting or claimed."""
+
+    self_served = "self_served"
+    waiting = "waiting"
+    claimed = "claimed"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+OPEN_QUESTION_STATUSES = ("waiting", "claimed")
+
+
+class FaqEntry(Timestamped, Base):
+    """A question with its answer, offered to residents who ask alike. Written by an admin in
+    /faq or made from a good answer by the grid worker who gave it; valid within its community."""
+
+    __tablename__ = "faq_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class Question(Timestamped, Base):
+    """A resident's question to the grid workers of their building's grid (`grid_id`: the place of
+    the grid worker role covering the building, else the community). The queue is the waiting
+    questions of a grid, oldest first; `created_at` to `first_answered_at` is the waiting time."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        # The queue: a grid's waiting questions, oldest first.
+        Index("ix_questions_queue", "status", "grid_id", "created_at", "id"),
+        # One open question per resident: follow-ups have one place to go.
+        Index(
+            "uq_questions_open_per_person", "person_id", unique=True,
+            sqlite_where=text("status IN ('waiting', 'claimed')"), postgresql_where=text("status IN ('waiting', 'claimed')"),
+        ),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[QuestionStatus] = mapped_column(Enum(QuestionStatus, native_enum=False, length=20))
+    # Self-service: what answered it (an FAQ entry, or an earlier question's answer).
+    faq_entry_id: Mapped[int | None] = mapped_column(ForeignKey("faq_entries.id", ondelete="SET NULL"))
+    answered_by_question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
+    # Transferred to, or escalated to, the community's administrators: in their queue as well.
+    for_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who answered first, for the figures (the holder may change by transfer afterwards).
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class QuestionMessage(Timestamped, Base):
+    """One message of a question's thread: the resident's details and follow-ups, the answers."""
+
+    __tablename__ = "question_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    from_resident: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))

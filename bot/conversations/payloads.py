@@ -131,3 +131,58 @@ class AcknowledgeNotice(Payload, prefix="ack"):
 @dataclasses.dataclass(frozen=True)
 class CancelNotice(Payload, prefix="ncancel"):
     notice_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionHelped(Payload, prefix="qhelp"):
+    kind: int  # 1 an FAQ entry, 2 an earlier question's answer
+    entry_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionToPerson(Payload, prefix="qperson"):
+    """"Ask a person": the question written last goes into the queue."""
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionAction(Payload, prefix="qact"):
+    question_id: int
+    action: int  # the resident's: 1 add details or reply, 2 withdraw, 3 solved
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionRating(Payload, prefix="qrate"):
+    question_id: int
+    stars: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TakeNextQuestion(Payload, prefix="qnext"):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerAction(Payload, prefix="qwork"):
+    question_id: int
+    action: int  # 1 answer, 2 transfer, 3 close, 4 make an FAQ entry, 5 pass to the admins
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferTo(Payload, prefix="qto"):
+    question_id: int
+    person_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FaqKeep(Payload, prefix="faqkeep"):
+    """Keep the FAQ entry's question or answer as shown."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FaqAdd(Payload, prefix="faqadd"):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class FaqDelete(Payload, prefix="faqdel"):
+    entry_id: int

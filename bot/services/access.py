@@ -33,6 +33,9 @@ class Permission(enum.Enum):
     link_group_chat = "link_group_chat"
     send_notice = "send_notice"
     import_households = "import_households"
+    answer_questions = "answer_questions"
+    add_faq = "add_faq"
+    manage_faq = "manage_faq"
 
 
 # Who may do what, over the places their role covers. One table, read here only.
@@ -44,6 +47,11 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.send_notice: frozenset({Role.admin, Role.grid_worker, Role.volunteer, Role.building_leader}),
     # An import may create districts, which no role covers: the operator's alone for now.
     Permission.import_households: frozenset(),
+    # Questions: grid workers answer their grid's queue; admins what is transferred or escalated
+    # to them. A grid worker may make an FAQ entry of a good answer; admins manage the FAQ.
+    Permission.answer_questions: frozenset({Role.admin, Role.grid_worker}),
+    Permission.add_faq: frozenset({Role.admin, Role.grid_worker}),
+    Permission.manage_faq: frozenset({Role.admin}),
 }
 
 # How each role is named to people, translated where it is shown.
