@@ -12,12 +12,22 @@ from typing import Any
 
 from bot.conversations.payloads import Payload
 from bot.conversations.turn import Turn
+from bot.i18n import N_
 from bot.replies import Response
 from storage.models import Role
 
 TextFlow = Callable[[Turn, str], Awaitable[Response]]
 PhotoFlow = Callable[[Turn, str, str], Awaitable[Response]]  # the channel's file id, and the caption
 PayloadFlow = Callable[[Turn, Any], Awaitable[Response]]
+
+
+class MenuSection(Enum):
+    """Where a command sits in a menu of sections (WeChat's custom menu: three buttons, five
+    under each); the value is the section's name, a message id. Telegram's list ignores it."""
+
+    take_part = N_("Take part")
+    mine = N_("Mine")
+    help = N_("Help")
 
 
 class Where(Enum):
@@ -37,6 +47,7 @@ class Command:
     # In the channels' menus (Telegram's command list, WeChat's custom menu, which holds seven):
     # one-time things such as signing up are found through /help and their typed words instead.
     in_menu: bool = True
+    section: MenuSection = MenuSection.take_part
 
     def offered_to(self, roles: set[Role]) -> bool:
         return not self.roles or bool(self.roles & roles)

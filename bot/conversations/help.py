@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import Command, Feature, MenuSection, Where
 from bot.conversations.profile import role_name
 from bot.conversations.turn import Turn
 from bot.i18n import N_
@@ -44,7 +44,7 @@ async def cancel(turn: Turn, args: str = "") -> Response:
 FEATURE = Feature(
     "help",
     commands=(
-        Command("help", ("帮助", "菜单", "help"), N_("What you can do here"), show_help),
-        Command("cancel", ("取消", "cancel"), N_("Stop what you are doing"), cancel, Where.private),
+        Command("help", ("帮助", "菜单", "help"), N_("What you can do here"), show_help, section=MenuSection.help),
+        Command("cancel", ("取消", "cancel"), N_("Stop what you are doing"), cancel, Where.private, section=MenuSection.help),
     ),
 )

@@ -3,7 +3,7 @@ code that /me (我的) shows there."""
 
 from __future__ import annotations
 
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import Command, Feature, MenuSection, Where
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import L, Reply, Response
@@ -38,6 +38,6 @@ async def link(turn: Turn, code: str) -> Response:
 
 FEATURE = Feature(
     "linking",
-    commands=(Command("bind", ("绑定", "bind"), N_("Link this chat to your account on another channel (WeChat, Telegram)"), bind, Where.private),),
+    commands=(Command("bind", ("绑定", "bind"), N_("Link this chat to your account on another channel (WeChat, Telegram)"), bind, Where.private, section=MenuSection.mine),),
     steps={WAITING_CODE: link},
 )

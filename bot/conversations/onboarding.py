@@ -7,7 +7,7 @@ the server, from the building being joined: an option's ids can be forged.
 
 from __future__ import annotations
 
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import Command, Feature, MenuSection, Where
 from bot.conversations.payloads import RoomChoice, RoomPage, UnitChoice
 from bot.conversations.turn import Turn
 from bot.i18n import N_
@@ -158,7 +158,7 @@ def address_text(address: places.HouseholdAddress) -> Msg:
 
 FEATURE = Feature(
     "onboarding",
-    commands=(Command("start", ("加入", "开始", "join"), N_("Join your household with an invite code"), start, Where.private),),
+    commands=(Command("start", ("加入", "开始", "join"), N_("Join your household with an invite code"), start, Where.private, section=MenuSection.mine),),
     payloads={UnitChoice: unit_chosen, RoomPage: room_page, RoomChoice: room_chosen},
     steps={WAITING_CODE: typed_code, CHOOSING_ROOM: typed_room},
 )

@@ -3,7 +3,7 @@ language (/lang, 语言)."""
 
 from __future__ import annotations
 
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import Command, Feature, MenuSection, Where
 from bot.conversations.onboarding import address_text
 from bot.conversations.payloads import LanguageChoice
 from bot.conversations.turn import Turn
@@ -65,8 +65,8 @@ async def _switch(turn: Turn, locale: str, *, replace: bool) -> Response:
 FEATURE = Feature(
     "profile",
     commands=(
-        Command("me", ("我的", "me"), N_("Your households and roles"), me, Where.private),
-        Command("lang", ("语言", "language"), N_("中文 / English"), lang),
+        Command("me", ("我的", "me"), N_("Your households and roles"), me, Where.private, section=MenuSection.mine),
+        Command("lang", ("语言", "language"), N_("中文 / English"), lang, section=MenuSection.mine),
     ),
     payloads={LanguageChoice: language_chosen},
 )

@@ -3,20 +3,20 @@
 Each command a resident may use in a private chat becomes a CLICK button named with its own
 typed word (我的, 帮助 ...), so the menu also teaches what can be typed; its key is the command's
 name, and a click is handled as that command. WeChat allows three buttons in the bar and five
-under each: the first two commands get their own, the rest share a "More" button.
+under each: commands are grouped by their menu section (参与, 我的, 帮助); a section of one
+command is a button of its own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.conversations.feature import Command, Where
+from bot.conversations.feature import Command, MenuSection, Where
 from bot.conversations.registry import COMMANDS
-from bot.i18n import N_, translate
+from bot.i18n import translate
 
 MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
-MORE = N_("More")
 
 
 def menu_commands() -> list[Command]:
@@ -33,10 +33,18 @@ def word_for(command: Command, locale: str) -> str:
 
 
 def build_menu(locale: str) -> dict[str, Any]:
-    buttons = [{"type": "click", "name": word_for(command, locale), "key": command.name} for command in menu_commands()]
-    if len(buttons) <= MAX_BUTTONS:
-        return {"button": buttons}
-    shared = buttons[MAX_BUTTONS - 1 :]
-    if len(shared) > MAX_SUB_BUTTONS:
-        raise ValueError(f"{len(buttons)} commands do not fit WeChat's menu ({MAX_BUTTONS - 1 + MAX_SUB_BUTTONS} at most)")
-    return {"button": [*buttons[: MAX_BUTTONS - 1], {"name": translate(locale, MORE), "sub_button": shared}]}
+    sections = [(section, [c for c in menu_commands() if c.section is section]) for section in MenuSection]
+    sections = [(section, commands) for section, commands in sections if commands]
+    too_many = [section.name for section, commands in sections if len(commands) > MAX_SUB_BUTTONS]
+    if len(sections) > MAX_BUTTONS or too_many:
+        raise ValueError(f"the menu does not fit WeChat's {MAX_BUTTONS} buttons of {MAX_SUB_BUTTONS}: {too_many or len(sections)}")
+
+    def click(command: Command) -> dict[str, Any]:
+        return {"type": "click", "name": word_for(command, locale), "key": command.name}
+
+    return {
+        "button": [
+            click(commands[0]) if len(commands) == 1 else {"name": translate(locale, section.value), "sub_button": [click(c) for c in commands]}
+            for section, commands in sections
+        ]
+    }
