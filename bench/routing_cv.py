@@ -3,9 +3,11 @@
     python bench/routing_cv.py --data ../shared/data/complaints_train.csv [--folds 5]
 
 Prints per-fold figures, then one JSON line: macro_f1, accuracy (means over folds), and the
-training time per fold. With --default, also top-1 and top-3 over the real messages about
-compound life in each test fold (the kind the targets are about) and how many real messages
-outside it go to `other`; the with_written_ figures count our written examples too. With
+training time per fold. With --default, also top-1 and top-3 over the real messages labelled
+with a category in each test fold (the kind the targets are about) and how many real messages
+labelled `other` go to `other`; the with_written_ figures count our written examples too. (The
+keys say compound_ because the first labels put only compound life in categories; since the
+labels route by topic, not by place, they count every message some category covers.) With
 --calibrate, also how well the probabilities are calibrated (ece) and, at the bot's threshold
 for asking the resident to choose, how often it asks and how often it is right when it does not.
 """
@@ -33,7 +35,7 @@ from bot.routing.training import TrainingConfig, calibrate, decision_scores, fea
 
 
 def _compound_life_figures(labels: list[str], scores: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """Top-1 and top-3 on messages about compound life, and how many of the others go to `other`."""
+    """Top-1 and top-3 on messages labelled with a category, and how many of the others go to `other`."""
     ranked = np.asarray(labels)[np.argsort(-scores, axis=1)[:, :3]]
     inside = truth != "other"
     top1 = float((ranked[inside, 0] == truth[inside]).mean())

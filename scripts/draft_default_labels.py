@@ -1,6 +1,9 @@
 """Draft the default model's labels: which rows of complaints_train.csv are about compound life,
 and their primary category (categories.md). Rules first; the output was then read and corrected
-by hand in places (see README, "How the default model was made"). Prints row,label CSV.
+by hand in places (see README, "How the default model was made"). The RESIDENTIAL gate below is
+the first reading of the labelling rule; since the rule routes by topic, not by place, the hand
+pass moved the street-level messages it sends to `other` into their categories, so rerunning
+this script does not give the shipped labels. Prints row,label CSV.
 
     python scripts/draft_default_labels.py ../shared/data/complaints_train.csv > bot/routing/data/default_labels.csv
 """

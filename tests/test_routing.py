@@ -93,8 +93,16 @@ def test_eval_refuses_a_file_without_the_columns(tmp_path: Path, capsys: pytest.
         ("家里停水一整天了也没通知", "water"),
         ("物业费年年涨，服务却越来越差", "property_management"),
         ("有人在楼顶搭了个违章建筑", "illegal_construction"),
+        # By topic, not by place (categories.md): outside the compound still goes to its category.
+        ("国道上好多坑，开车很危险", "roads"),
+        ("城区主干道的井盖丢了", "roads"),
+        ("街上摆摊的把人行道全占了", "illegal_construction"),
+        ("马路边的大树被风刮倒了没人管", "greening_lighting"),
+        ("村口的垃圾堆了半个月没人清运", "waste"),
+        # `other` is for topics no category covers.
         ("孩子小学入学要准备什么材料", "other"),
         ("公司拖欠我三个月工资", "other"),
+        ("出租车不打表乱收费", "other"),
     ],
 )
 def test_the_shipped_model_routes_resident_messages(tokenizer: Tokenizer, text: str, category: str) -> None:
