@@ -33,6 +33,8 @@ class Permission(enum.Enum):
     link_group_chat = "link_group_chat"
     send_notice = "send_notice"
     import_households = "import_households"
+    handle_report = "handle_report"
+    oversee_reports = "oversee_reports"
 
 
 # Who may do what, over the places their role covers. One table, read here only.
@@ -44,6 +46,10 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.send_notice: frozenset({Role.admin, Role.grid_worker, Role.volunteer, Role.building_leader}),
     # An import may create districts, which no role covers: the operator's alone for now.
     Permission.import_households: frozenset(),
+    # Problem reports: grid workers handle those of their grid, admins every one of their
+    # community; overdue reports are escalated (催办) to those who oversee them.
+    Permission.handle_report: frozenset({Role.admin, Role.grid_worker}),
+    Permission.oversee_reports: frozenset({Role.admin}),
 }
 
 # How each role is named to people, translated where it is shown.
