@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.routing import RoutingEngine
-from bot.services import reports, routing_updates
+from bot.services import figures_message, reports, routing_updates
 from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ Sweep = Callable[[AsyncSession, datetime, Settings], Awaitable[int]]
 SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("report-deadlines", reports.remind_and_escalate),
     ("report-follow-ups", reports.close_unanswered),
+    ("report-figures", figures_message.send_monthly_figures),
 )
 
 
