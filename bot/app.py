@@ -132,7 +132,7 @@ async def application(settings: Settings) -> AsyncIterator[Application]:
         routing = RoutingEngine(with_deadlines(load_categories(settings.categories_file), settings.report_deadlines))
         dispatcher = create_dispatcher(settings, sessionmaker, routing)
         try:
-            async with wechat_channel(settings, sessionmaker) as wechat:
+            async with wechat_channel(settings, sessionmaker, routing) as wechat:
                 yield Application(settings, engine, sessionmaker, bot, dispatcher, routing, wechat)
         finally:
             if bot is not None:

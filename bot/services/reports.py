@@ -181,7 +181,10 @@ class Draft:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Draft:
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        draft = cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        # A copy: changed in place, the stored list would compare equal and never be saved.
+        draft.photos = [dict(photo) for photo in draft.photos]
+        return draft
 
     def to_data(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.__dataclass_fields__}
@@ -357,13 +360,8 @@ async def act(
     """Take `action` on the report as `actor_id` (None: the bot), if TRANSITIONS allows it from
     the report's status and the actor's place; refused with a DomainError otherwise. A button
     pressed twice, or after someone else moved the report, is refused here and changes nothing."""
-    report = await session.get(Report, report_id, with_for_update=session.bind.dialect.name == "postgresql")
-    if report is None:
-        raise DomainError(NO_SUCH_REPORT)
+    report = await check(session, actor_id, report_id, action, lock=True)
     transition = TRANSITIONS[action]
-    await _check_actor(session, actor_id, report, transition.by)
-    if report.status not in transition.sources:
-        raise DomainError(WRONG_STATUS, id=report.id, status=_term(report.status))
     now = now or utcnow()
     before = report.status
     note = note.strip()[:MAX_NOTE_LENGTH]
@@ -372,6 +370,20 @@ async def act(
         report.status = transition.target
     await _record(session, report, action, actor_id, before, report.status, note=note, photo=photo, now=now)
     await _notify(session, report, action, actor_id, note, timezone)
+    return report
+
+
+async def check(session: AsyncSession, actor_id: int | None, report_id: int, action: ReportAction, *, lock: bool = False) -> Report:
+    """The report, when `actor_id` may take `action` on it now; refused as `act` would refuse.
+    Flows ask before they ask for a note, so nobody writes one for nothing."""
+    locking = lock and session.bind.dialect.name == "postgresql"  # two handlers at once: one waits
+    report = await session.get(Report, report_id, with_for_update=locking)
+    if report is None:
+        raise DomainError(NO_SUCH_REPORT)
+    transition = TRANSITIONS[action]
+    await _check_actor(session, actor_id, report, transition.by)
+    if report.status not in transition.sources:
+        raise DomainError(WRONG_STATUS, id=report.id, status=_term(report.status))
     return report
 
 
