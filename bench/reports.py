@@ -141,8 +141,10 @@ class WatchingEmulator(BotApiEmulator):
         """Residents to watch; grid workers' chats opened, as if they had written, so the outbox can reach them."""
         body = await request.json()
         self.watched.update(body["residents"])
-        for user_id in body["residents"] + body["workers"]:
-            self.open_chat(user_id, f"用户{user_id}")
+        for user_id in body["residents"]:  # named as seeded, so the bot never renames them
+            self.open_chat(user_id, per_update.resident_name(user_id))
+        for user_id in body["workers"]:
+            self.open_chat(user_id)
         return web.json_response({})
 
     async def _bench_send(self, request: web.Request) -> web.Response:
