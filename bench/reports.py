@@ -90,6 +90,8 @@ SAVED = _pattern("Report #{id} is saved (受理): {category}.", "{category}")
 # What the outbox tells a reporter (assigned): it may arrive at any moment, and is no answer to anything.
 STATUS_NEWS = _pattern("Report #{id} ({summary}) is now: {status}.", "{summary}")
 NOT_NOW = translate(LOCALE, "Reports cannot be taken right now. Your words are kept: please try /report again later.")
+# handlers/errors.py: the update failed and was rolled back; "please try again in a moment".
+APOLOGY = translate(LOCALE, "Sorry, something went wrong on our side. Nothing you sent is lost; please try again in a moment.")
 NO_REPORTS = translate(LOCALE, "You have no reports yet. Send /report to report a problem.")
 # Answers that mean the resident's step is gone: their report was saved, but the answer was lost with a killed bot.
 STEP_GONE = {
@@ -99,7 +101,7 @@ STEP_GONE = {
 }
 REPORT_ID = re.compile(r"#(\d+)")
 ECHO_SECOND_TEXT = "其他"  # the echo bot's residents type a category's name too
-RETRY_NOT_NOW_S = 2.0  # "try /report again later": a person tries again a moment later
+RETRY_S = 2.0  # "try again later", "in a moment": a person tries again a moment later
 KILL_AT_SHARE = 1 / 3
 
 
@@ -305,6 +307,7 @@ class Phase:
     first_enqueue: float = float("inf")
     last_answer: float = 0.0
     duplicate_offers: int = 0
+    apologies: int = 0  # updates that failed in the bot ("sorry, something went wrong") and were sent again
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     cpu: dict[str, int] = field(default_factory=dict)
 
@@ -320,7 +323,7 @@ class Phase:
         offered = f"{self.offered_reports_per_s:.1f} reports/s offered" if self.offered_reports_per_s else "all at once"
         cpu = " ".join(f"{name} {share}" for name, share in self.cpu.items())
         return (f"{bot:4} {self.name:>10}: {self.residents} residents, {offered}, {len(self.latencies_ms)} updates answered "
-                f"({self.duplicate_offers} duplicate offers), {self.updates_per_s:.1f} updates/s, p50 {self.percentile(50):.1f} ms, "
+                f"({self.duplicate_offers} duplicate offers, {self.apologies} apologies), {self.updates_per_s:.1f} updates/s, p50 {self.percentile(50):.1f} ms, "
                 f"p99 {self.percentile(99):.1f} ms; CPU % of a core: {cpu}"
                 + (" (DISTURBED: something else ran meanwhile)" if self.cpu.get("other", 0) > per_update.DISTURBED_PCT else ""))
 
@@ -421,7 +424,13 @@ class Residents:
             return
         if NOT_NOW in text:  # the bot just started and has not loaded its routing model yet
             self.answered(resident, at)
-            asyncio.get_running_loop().call_later(RETRY_NOT_NOW_S, self.say, resident, "/report")
+            asyncio.get_running_loop().call_later(RETRY_S, self.say, resident, "/report")
+            return
+        if APOLOGY in text:  # an answer too, if a failure: timed as one, and counted
+            self.answered(resident, at)
+            assert resident.phase is not None
+            resident.phase.apologies += 1
+            asyncio.get_running_loop().call_later(RETRY_S, self.say, resident, resident.last_sent)
             return
         saved = SAVED.search(text)
         if resident.state == WAIT_PROPOSAL and labels:
@@ -627,6 +636,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "database": database.kind,
         "unexpected_answers": sum(residents.unexpected.values()),
         "duplicate_offers": sum(phase.duplicate_offers for phase in real.phases),
+        "apologies": sum(phase.apologies for phase in real.phases),
         "residents": args.residents,
         "compounds": args.compounds,
         "buildings": seeded.buildings,
