@@ -352,6 +352,8 @@ class Residents:
         self.texts, self.random = texts, random.Random(10)
         self.told: list[int] = []  # the ids of the reports residents were told are saved
         self.unexpected: Counter[str] = Counter()
+        self.resent = 0  # messages sent again after --resend-after seconds of silence
+        self.looked_up = 0  # residents who found their report in /myreports, its answer lost
         self.seen_index = 0
         self.outgoing: list[tuple[Resident, str]] = []
 
@@ -456,6 +458,7 @@ class Residents:
             self.say(resident, f"/report {resident.text}")
         elif resident.state == WAIT_LISTING and labels and (listed := set(map(int, REPORT_ID.findall(text))) - set(self.told)):
             self.answered(resident, at)  # the newest of their reports not told before is this attempt's
+            self.looked_up += 1
             self.told.append(max(listed))
             self.finish(resident)
         elif STATUS_NEWS.search(text):
@@ -474,6 +477,7 @@ class Residents:
             now = time.monotonic()
             for resident in self.people.values():
                 if resident.state != DONE and not resident.answered and now - resident.sent_at > after_s:
+                    self.resent += 1
                     self.say(resident, resident.last_sent)
             await self.flush()
 
@@ -647,7 +651,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     if residents.unexpected:
         print("unexpected answers:", dict(residents.unexpected.most_common(5)), flush=True)
     if args.kill:
-        figures |= {"kill": True, **real.kill}
+        figures |= {"kill": True, **real.kill, "resent": residents.resent, "looked_up_in_myreports": residents.looked_up}
         return figures
     assert echo is not None
     at_100 = next((phase for phase in real.phases if phase.name == "100/s"), None)
