@@ -19,7 +19,7 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.categories import load_categories
+from bot.categories import load_categories, with_deadlines
 from bot.channels.wechat.channel import WeChatChannel, wechat_channel
 from bot.config import Settings
 from bot.delivery.runner import RunningSender, start_sender
@@ -140,10 +140,10 @@ async def application(settings: Settings) -> AsyncIterator[Application]:
         await migrate.upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
         bot = create_bot(settings) if settings.bot_token is not None else None
-        routing = RoutingEngine(load_categories(settings.categories_file))
+        routing = RoutingEngine(with_deadlines(load_categories(settings.categories_file), settings.report_deadlines))
         dispatcher = create_dispatcher(settings, sessionmaker, routing)
         try:
-            async with wechat_channel(settings, sessionmaker) as wechat:
+            async with wechat_channel(settings, sessionmaker, routing) as wechat:
                 yield Application(settings, engine, sessionmaker, bot, dispatcher, routing, wechat)
         finally:
             if bot is not None:

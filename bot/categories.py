@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_CATEGORIES_FILE = Path(__file__).with_name("data") / "categories.toml"
@@ -44,3 +45,14 @@ def load_categories(path: Path = DEFAULT_CATEGORIES_FILE) -> dict[str, Category]
     if OTHER not in categories:
         raise ValueError(f"{path}: the category {OTHER!r} is required")
     return categories
+
+
+def with_deadlines(categories: dict[str, Category], hours: Mapping[str, int]) -> dict[str, Category]:
+    """The categories with their deadlines overridden (GONGJIAN_REPORT_DEADLINES); an unknown
+    code or an hour count below one is a configuration error, said at start."""
+    unknown = sorted(set(hours) - set(categories))
+    if unknown:
+        raise ValueError("GONGJIAN_REPORT_DEADLINES names categories that are not configured: " + ", ".join(unknown))
+    if any(value < 1 for value in hours.values()):
+        raise ValueError("GONGJIAN_REPORT_DEADLINES: a deadline is a whole number of hours, at least 1")
+    return {code: replace(category, deadline_hours=hours[code]) if code in hours else category for code, category in categories.items()}

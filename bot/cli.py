@@ -9,7 +9,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -19,9 +20,11 @@ from bot.channels.wechat import commands as wechat_commands
 from bot.config import Settings
 from bot.i18n import N_, _, current_locale, ngettext, set_locale
 from bot.routing.commands import add_route_commands
-from bot.services import access, audit, invites, people, places
+from bot.services import access, audit, invites, people, places, report_export
 from bot.services.errors import DomainError
 from bot.services.households_import import read_households
+from bot.services.report_figures import Period
+from bot.table_files import Cell, check_table_path, write_table
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 from storage.models import PlaceKind, Role
@@ -63,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         role.add_argument("telegram_id", type=int)
         role.add_argument("--scope", required=True, help="community:ID, compound:ID or building:ID")
         role.set_defaults(handler=handler)
+
+    export = commands.add_parser("export", help="export records to .xlsx or .csv")
+    export_commands = export.add_subparsers(dest="what", required=True)
+    reports_export = export_commands.add_parser("reports", help="problem reports made between two dates, with their history")
+    reports_export.add_argument("--from", dest="first", required=True, type=_day, help="first day, 2026-10-01")
+    reports_export.add_argument("--to", dest="last", required=True, type=_day, help="last day, 2026-10-31")
+    reports_export.add_argument("--scope", help="only within a place: community:ID, compound:ID or building:ID")
+    reports_export.add_argument("file", type=Path, help="FILE.xlsx or FILE.csv")
+    reports_export.set_defaults(handler=cmd_export_reports)
 
     places_ = commands.add_parser("places", help="list places with their ids")
     places_.add_argument("--json", action="store_true", help="print a JSON list")
@@ -257,6 +269,30 @@ cmd_grant = _role_command(
 cmd_revoke = _role_command(
     access.revoke_role, N_("Revoked {role} on {scope} from Telegram user {id}."), N_("Telegram user {id} was not {role} on {scope}.")
 )
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("{text} is not a date like 2026-10-01").format(text=text)) from None
+
+
+def cmd_export_reports(args: argparse.Namespace, settings: Settings) -> int:
+    check_table_path(args.file)
+    if args.last < args.first:
+        raise DomainError(N_("The last day comes before the first."))
+    period = Period(args.first, args.last)
+    locale = current_locale()
+
+    async def work(session: AsyncSession) -> list[Sequence[Cell]]:
+        within = await access.scope_place(session, access.Scope.parse(args.scope)) if args.scope else None
+        return await report_export.report_rows(session, period, settings.timezone, locale, within)
+
+    rows = _in_transaction(settings, work)
+    written = write_table(args.file, [_(header) for header in report_export.HEADERS], rows, sheet=_("reports"))
+    print(ngettext("Wrote {count} report to {path}.", "Wrote {count} reports to {path}.", written).format(count=f"{written:,}", path=args.file))
+    return 0
 
 
 def cmd_places(args: argparse.Namespace, settings: Settings) -> int:

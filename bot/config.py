@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     categories_file: Path = DEFAULT_CATEGORIES_FILE
     routing_training_data: Path | None = DEFAULT_TRAINING_CSV
     routing_retrain_hour: int = Field(default=3, ge=0, le=23)
+    # Problem reports: hours to the deadline per category code, over the categories file's:
+    # GONGJIAN_REPORT_DEADLINES='{"elevator": 24}'.
+    report_deadlines: dict[str, int] = Field(default_factory=dict)
 
     # Messages the bot sends on its own (bot/delivery): at most `delivery_rate` a second over
     # all chats (Telegram allows about 30) and one per `delivery_chat_interval` seconds to a

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.conversations import questions
 from bot.routing import RoutingEngine
-from bot.services import routing_updates
+from bot.services import figures_message, reports, routing_updates
 from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,12 @@ SWEEP_SECONDS = 30
 Sweep = Callable[[AsyncSession, datetime, Settings], Awaitable[int]]
 
 # Every feature's sweeps, by name, in the order they run.
-SWEEPS: tuple[tuple[str, Sweep], ...] = (("question-deadlines", questions.deadline_sweep),)
+SWEEPS: tuple[tuple[str, Sweep], ...] = (
+    ("question-deadlines", questions.deadline_sweep),
+    ("report-deadlines", reports.remind_and_escalate),
+    ("report-follow-ups", reports.close_unanswered),
+    ("report-figures", figures_message.send_monthly_figures),
+)
 
 
 def create_scheduler(settings: Settings, engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:

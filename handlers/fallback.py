@@ -20,7 +20,13 @@ def create_router() -> Router:
 
     @router.message(F.photo)
     async def photo(message: Message, turn: Turn) -> Response:
+        turn.album = message.media_group_id
         return await dispatch.on_photo(turn, message.photo[-1].file_id if message.photo else "", message.caption or "")
+
+    @router.message(F.location)
+    async def location(message: Message, turn: Turn) -> Response:
+        assert message.location is not None
+        return await dispatch.on_location(turn, message.location.latitude, message.location.longitude)
 
     @router.message()
     async def unreadable(message: Message) -> Response:

@@ -84,5 +84,6 @@ class PersonContext(BaseMiddleware):
                 in_group=chat is not None and chat.type in GROUP_CHATS,
                 chat_title=(chat.title or "") if chat else "",
                 timezone=self.timezone,
+                routing=data.get("routing"),
             )
         return await handler(event, data)

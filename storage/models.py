@@ -592,4 +592,112 @@ class QuestionMessage(Timestamped, Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     from_resident: Mapped[bool] = mapped_column(Boolean)
     text: Mapped[str] = mapped_column(Text, default="")
+# --- reports ------------------------------------------------------------------------------
+
+
+class ReportStatus(str, enum.Enum):
+    """A work order's life, after the 12345 hotline practice (bot/services/reports.py holds the
+    one table of who moves it where). Open: submitted, assigned, accepted, in_progress."""
+
+    submitted = "submitted"  # 受理: saved, no grid worker covers the building yet
+    assigned = "assigned"  # 派单: a grid worker is named as handler
+    accepted = "accepted"  # 签收: the handler took it on
+    in_progress = "in_progress"  # 办理: progress notes, or reopened by the reporter
+    resolved = "resolved"  # 办结待确认: done, the reporter is asked "solved?"
+    closed = "closed"  # the reporter confirmed, or did not answer within the follow-up days
+    rejected = "rejected"  # 退单: with a reason (not our responsibility, duplicate)
+
+
+OPEN_REPORT_STATUSES = (ReportStatus.submitted, ReportStatus.assigned, ReportStatus.accepted, ReportStatus.in_progress)
+
+
+class ReportAction(str, enum.Enum):
+    """What a history entry records: a move between statuses or an event that keeps the status."""
+
+    submitted = "submitted"
+    assigned = "assigned"
+    accepted = "accepted"
+    progress = "progress"
+    resolved = "resolved"
+    confirmed = "confirmed"
+    rejected = "rejected"
+    reopened = "reopened"
+    recategorised = "recategorised"
+    transferred = "transferred"
+    supported = "supported"  # a +1
+    rated = "rated"
+    reminded = "reminded"  # the handler was reminded before the deadline
+    escalated = "escalated"  # 催办: past the deadline, the admins were told
+    expired = "expired"  # closed after the follow-up days without an answer
+
+
+class Report(Timestamped, Base):
+    """A problem report (工单). Everything the monthly figures need is a column here, so
+    they are one query over this table: when it came (created_at) and to which category, grid
+    and community; when it was accepted, resolved and closed; its deadline; its rating.
+    What happened in between is in report_events."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+        # The handler's list and the sweeps: open reports by status and deadline.
+        Index("ix_reports_status_deadline", "status", "deadline"),
+        # Duplicates: open reports of one category in a compound.
+        Index("ix_reports_compound_category_status", "compound_id", "category", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # The category code (bot/data/categories.toml); `routed_category` is the engine's first
+    # proposal, so how often residents and grid workers change it can be counted.
+    category: Mapped[str] = mapped_column(String(40))
+    routed_category: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[ReportStatus] = mapped_column(Enum(ReportStatus, native_enum=False, length=20), default=ReportStatus.submitted)
+    # Raised by every +1 (report_supporters): handlers see the most supported first among equals.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    # Where: the building of the reporter's household, with its compound and community.
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"), index=True)
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    location_label: Mapped[str] = mapped_column(String(200), default="")
+    # Photos as the channel keeps them: [{"channel": "telegram", "file_id": "..."}]; an album is one report.
+    photos: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The grid worker handling it, and the place of the grant that made them the handler (the
+    # grid, for figures per grid); None while no grid worker covers the building.
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    grid_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"), index=True)
+    # The deadline (created_at + the category's hours), and when the handler is reminded.
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Marks of the sweeps, written with their messages: a restart neither loses nor repeats them.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first acceptance: the response time
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest resolution
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # closed or rejected
+    rating: Mapped[int | None] = mapped_column(SmallInteger)  # 1-5, the reporter's 回访
+
+
+class ReportSupporter(Timestamped, Base):
+    """A resident who said "same problem (+1)": told of every change, like the reporter."""
+
+    __tablename__ = "report_supporters"
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ReportEvent(Timestamped, Base):
+    """The history of a report: who did what, when, with which note and photo."""
+
+    __tablename__ = "report_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))  # None: the bot (a sweep)
+    action: Mapped[ReportAction] = mapped_column(Enum(ReportAction, native_enum=False, length=20))
+    from_status: Mapped[ReportStatus | None] = mapped_column(Enum(ReportStatus, native_enum=False, length=20))
+    to_status: Mapped[ReportStatus] = mapped_column(Enum(ReportStatus, native_enum=False, length=20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    photo_channel: Mapped[str | None] = mapped_column(String(20))
     photo_file_id: Mapped[str | None] = mapped_column(String(200))

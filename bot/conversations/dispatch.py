@@ -14,7 +14,7 @@ import unicodedata
 from bot.conversations import groups
 from bot.conversations.feature import Command, Where
 from bot.conversations.payloads import CommandChoice, Payload
-from bot.conversations.registry import BY_NAME, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
+from bot.conversations.registry import BY_NAME, FREE_TEXT_FLOWS, LOCATION_FLOWS, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
 
@@ -50,6 +50,11 @@ async def on_text(turn: Turn, text: str) -> Response:
         return await STEP_FLOWS[step](turn, written)
     if turn.channel.numbered_options and text.isdecimal():
         return await _stale_number(turn, text)
+    if not turn.in_group:
+        for flow in FREE_TEXT_FLOWS:  # a complaint written straight out: offered as a report
+            response = await flow(turn, written)
+            if response is not None:
+                return response
     return Response.of(Reply(L("Thank you for your message. To get started, send /help to see what you can do here.")))
 
 
@@ -72,10 +77,18 @@ async def on_payload(turn: Turn, data: str) -> Response:
 
 
 async def on_photo(turn: Turn, file_id: str, caption: str) -> Response:
-    """A photo is read where a step asks for one (a notice); elsewhere it is not understood yet."""
+    """A photo is read where a step asks for one (a notice, a report); elsewhere it is not understood yet."""
     step, _ = await turn.step()
     if step in PHOTO_FLOWS:
         return await PHOTO_FLOWS[step](turn, file_id, caption.strip())
+    return on_unreadable()
+
+
+async def on_location(turn: Turn, latitude: float, longitude: float, label: str = "") -> Response:
+    """A location is read where a step asks for one (a report); elsewhere it is not understood."""
+    step, _ = await turn.step()
+    if step in LOCATION_FLOWS:
+        return await LOCATION_FLOWS[step](turn, latitude, longitude, label.strip())
     return on_unreadable()
 
 

@@ -19,6 +19,9 @@ from storage.models import Role
 TextFlow = Callable[[Turn, str], Awaitable[Response]]
 PhotoFlow = Callable[[Turn, str, str], Awaitable[Response]]  # the channel's file id, and the caption
 PayloadFlow = Callable[[Turn, Any], Awaitable[Response]]
+LocationFlow = Callable[[Turn, float, float, str], Awaitable[Response]]  # latitude, longitude, the place's name if any
+# Offered text that no command, menu or step took; None: not this feature's kind of text.
+FreeTextFlow = Callable[[Turn, str], Awaitable[Response | None]]
 
 
 class MenuSection(Enum):
@@ -60,3 +63,5 @@ class Feature:
     payloads: Mapping[type[Payload], PayloadFlow] = field(default_factory=dict)
     steps: Mapping[str, TextFlow] = field(default_factory=dict)
     photo_steps: Mapping[str, PhotoFlow] = field(default_factory=dict)
+    location_steps: Mapping[str, LocationFlow] = field(default_factory=dict)
+    free_text: FreeTextFlow | None = None

@@ -170,6 +170,81 @@ class WorkerAction(Payload, prefix="qwork"):
 @dataclasses.dataclass(frozen=True)
 class TransferTo(Payload, prefix="qto"):
     question_id: int
+
+
+# --- reports ---
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportOffer(Payload, prefix="roffer"):
+    """Free text that reads like a complaint: make it a report?"""
+
+    answer: int  # 1 yes, 2 no
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportBuilding(Payload, prefix="rbld"):
+    building_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportCategory(Payload, prefix="rcat"):
+    code: str  # a category code, checked against the configured ones
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportSame(Payload, prefix="rsame"):
+    """"Same problem (+1)" on an open report shown as a likely duplicate."""
+
+    report_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportNew(Payload, prefix="rnew"):
+    """Not the same problem: submit the draft as a new report."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FollowUp(Payload, prefix="rfollow"):
+    """回访: the reporter answers "solved?"."""
+
+    SOLVED: ClassVar[int] = 1
+    NOT_YET: ClassVar[int] = 2
+    report_id: int
+    answer: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportRating(Payload, prefix="rrate"):
+    report_id: int
+    stars: int  # 1-5
+
+
+@dataclasses.dataclass(frozen=True)
+class MyReport(Payload, prefix="rmine"):
+    report_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketOpen(Payload, prefix="topen"):
+    report_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketAction(Payload, prefix="tact"):
+    report_id: int
+    action: int  # bot/conversations/reports.py TICKET_ACTIONS
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketCategory(Payload, prefix="tcat"):
+    report_id: int
+    code: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketTransfer(Payload, prefix="tmove"):
+    report_id: int
     person_id: int
 
 
@@ -186,3 +261,8 @@ class FaqAdd(Payload, prefix="faqadd"):
 @dataclasses.dataclass(frozen=True)
 class FaqDelete(Payload, prefix="faqdel"):
     entry_id: int
+class TicketFilter(Payload, prefix="tlist"):
+    """/tickets narrowed: kind "c" a category code, "s" a status, "a" everything open."""
+
+    kind: str
+    value: str

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from bot.conversations import groups, help, linking, notices, onboarding, profile, questions, roles
-from bot.conversations.feature import Command, Feature, PayloadFlow, PhotoFlow, TextFlow
+from bot.conversations import groups, help, linking, notices, onboarding, profile, questions, reports, roles, stats, tickets
+from bot.conversations.feature import Command, Feature, FreeTextFlow, LocationFlow, PayloadFlow, PhotoFlow, TextFlow
 from bot.conversations.payloads import Payload
 
 # In the order /help and the menus list them.
-FEATURES: tuple[Feature, ...] = (onboarding.FEATURE, profile.FEATURE, questions.FEATURE, notices.FEATURE, roles.FEATURE, linking.FEATURE, groups.FEATURE, help.FEATURE)
+FEATURES: tuple[Feature, ...] = (
+    onboarding.FEATURE, reports.FEATURE, questions.FEATURE, profile.FEATURE, tickets.FEATURE, stats.FEATURE, notices.FEATURE, roles.FEATURE,
+    linking.FEATURE, groups.FEATURE, help.FEATURE,
+)
 
 
 K = TypeVar("K")
@@ -32,6 +35,9 @@ BY_WORD: dict[str, Command] = _joined([{word.casefold(): c for word in c.words} 
 PAYLOAD_FLOWS: dict[type[Payload], PayloadFlow] = _joined([dict(f.payloads) for f in FEATURES])
 STEP_FLOWS: dict[str, TextFlow] = _joined([dict(f.steps) for f in FEATURES])
 PHOTO_FLOWS: dict[str, PhotoFlow] = _joined([dict(f.photo_steps) for f in FEATURES])
+LOCATION_FLOWS: dict[str, LocationFlow] = _joined([dict(f.location_steps) for f in FEATURES])
+# Asked in order about text nothing else took; the first that answers, answers.
+FREE_TEXT_FLOWS: tuple[FreeTextFlow, ...] = tuple(f.free_text for f in FEATURES if f.free_text is not None)
 
 
 def find_command(text: str) -> tuple[Command, str] | None:

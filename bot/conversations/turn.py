@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.replies import Option, Response, render_text
+from bot.routing import RoutingEngine
 from bot.services import audit
 from storage.models import Conversation, Person
 
@@ -39,6 +40,11 @@ class Turn:
     in_group: bool = False
     chat_title: str = ""
     timezone: str = "Asia/Shanghai"  # how times are read and shown (GONGJIAN_TIMEZONE)
+    # The complaint router and its categories (with their deadlines), for flows that read
+    # free text as a problem report; None where a channel runs without it.
+    routing: RoutingEngine | None = None
+    # The album a photo arrived in (Telegram's media_group_id): photos sent together are one thing.
+    album: str | None = None
     _conversation: Conversation | None = field(default=None, repr=False)
     _loaded: bool = field(default=False, repr=False)
 

@@ -160,8 +160,9 @@ class _Speaker:
 class UserChat(_Speaker):
     """One person's private chat with the bot."""
 
-    async def send_photo(self, content: str = "photo", caption: str = "") -> list[ChatMessage]:
-        return await self._act("send", {"photo": content, "caption": caption})
+    async def send_photo(self, content: str = "photo", caption: str = "", album: str | None = None) -> list[ChatMessage]:
+        """A photo; photos with the same `album` are sent together (Telegram's media_group_id)."""
+        return await self._act("send", {"photo": content, "caption": caption, **({"media_group_id": album} if album else {})})
 
     async def send_location(self, latitude: float, longitude: float) -> list[ChatMessage]:
         return await self._act("send", {"location": [latitude, longitude]})

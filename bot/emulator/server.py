@@ -548,6 +548,8 @@ class BotApiEmulator:
             message["photo"] = [{"file_id": file_id, "file_unique_id": file_id[-12:], "width": 800, "height": 600, "file_size": len(data)}]
             if body.get("caption"):
                 message["caption"] = str(body["caption"])
+            if body.get("media_group_id"):  # photos sent together, as an album
+                message["media_group_id"] = str(body["media_group_id"])
         elif "location" in body:
             message["location"] = {"latitude": float(body["location"][0]), "longitude": float(body["location"][1])}
         elif "sticker" in body:

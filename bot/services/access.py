@@ -36,6 +36,8 @@ class Permission(enum.Enum):
     answer_questions = "answer_questions"
     add_faq = "add_faq"
     manage_faq = "manage_faq"
+    handle_report = "handle_report"
+    oversee_reports = "oversee_reports"
 
 
 # Who may do what, over the places their role covers. One table, read here only.
@@ -52,6 +54,10 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.answer_questions: frozenset({Role.admin, Role.grid_worker}),
     Permission.add_faq: frozenset({Role.admin, Role.grid_worker}),
     Permission.manage_faq: frozenset({Role.admin}),
+    # Problem reports: grid workers handle those of their grid, admins every one of their
+    # community; overdue reports are escalated (催办) to those who oversee them.
+    Permission.handle_report: frozenset({Role.admin, Role.grid_worker}),
+    Permission.oversee_reports: frozenset({Role.admin}),
 }
 
 # How each role is named to people, translated where it is shown.

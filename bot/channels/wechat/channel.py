@@ -14,12 +14,15 @@ from bot.channels.wechat.api import WeChatApi, open_api
 from bot.channels.wechat.updates import UpdateHandler
 from bot.channels.wechat.webhook import LateReplies, WeChatWebhook
 from bot.config import Settings
+from bot.routing import RoutingEngine
 
 log = logging.getLogger(__name__)
 
 
 class WeChatChannel:
-    def __init__(self, settings: Settings, api: WeChatApi, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, settings: Settings, api: WeChatApi, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine | None = None
+    ) -> None:
         assert settings.wechat_token is not None and settings.wechat_app_id is not None
         self.path = settings.wechat_path
         self.api = api
@@ -29,7 +32,7 @@ class WeChatChannel:
             token=settings.wechat_token.get_secret_value(),
             app_id=settings.wechat_app_id,
             encoding_aes_key=aes_key.get_secret_value() if aes_key else None,
-            handler=UpdateHandler(sessionmaker, settings.default_locale, settings.timezone),
+            handler=UpdateHandler(sessionmaker, settings.default_locale, settings.timezone, routing),
             late=self.late,
             reply_seconds=settings.wechat_reply_seconds,
         )
@@ -39,7 +42,9 @@ class WeChatChannel:
 
 
 @asynccontextmanager
-async def wechat_channel(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[WeChatChannel | None]:
+async def wechat_channel(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine | None = None
+) -> AsyncIterator[WeChatChannel | None]:
     missing = settings.wechat_missing()
     if len(missing) == len(settings.wechat_required()):
         log.info("WeChat channel off: set %s to serve it", ", ".join(missing))
@@ -48,7 +53,7 @@ async def wechat_channel(settings: Settings, sessionmaker: async_sessionmaker[As
     if missing:
         raise ValueError("WeChat is configured only in part: set " + ", ".join(missing))
     async with open_api(settings, sessionmaker) as api:
-        channel = WeChatChannel(settings, api, sessionmaker)
+        channel = WeChatChannel(settings, api, sessionmaker, routing)
         try:
             yield channel
         finally:

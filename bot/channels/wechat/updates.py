@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wechatpy.events import BaseEvent, ClickEvent, ScanEvent, SubscribeEvent, SubscribeScanEvent
-from wechatpy.messages import BaseMessage, TextMessage
+from wechatpy.messages import BaseMessage, ImageMessage, LocationMessage, TextMessage
 
 from bot.channels.wechat import CHANNEL, TRAITS
 from bot.channels.wechat.delivery import texts_for
@@ -25,6 +25,7 @@ from bot.conversations import dispatch
 from bot.conversations.turn import Turn
 from bot.i18n import translate
 from bot.replies import Response
+from bot.routing import RoutingEngine
 from bot.services import people
 from handlers.errors import APOLOGY
 from storage.models import Person, ProcessedUpdate, utcnow
@@ -52,9 +53,13 @@ def action_for(message: BaseMessage) -> Action | None:
     if isinstance(message, ClickEvent):
         # The custom menu's keys are command names (bot/channels/wechat/menu.py).
         return lambda turn: dispatch.on_text(turn, "/" + (message.key or ""))
+    if isinstance(message, ImageMessage):  # WeChat sends the photos of one message one by one
+        return lambda turn: dispatch.on_photo(turn, message.media_id or "", "")
+    if isinstance(message, LocationMessage):
+        return lambda turn: dispatch.on_location(turn, float(message.location_x or 0), float(message.location_y or 0), message.label or "")
     if isinstance(message, BaseEvent):
         return None
-    return _unreadable  # an image, a voice message, a location, a link ...
+    return _unreadable  # a voice message, a video, a link ...
 
 
 async def _unreadable(turn: Turn) -> Response:
@@ -73,10 +78,13 @@ def update_key(message: BaseMessage) -> str:
 
 
 class UpdateHandler:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str, timezone: str) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str, timezone: str, routing: RoutingEngine | None = None
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.default_locale = default_locale
         self.timezone = timezone
+        self.routing = routing
 
     async def handle(self, message: BaseMessage, action: Action) -> Outcome | None:
         """The texts to answer with, after the commit; None when the message was handled before."""
@@ -106,4 +114,4 @@ class UpdateHandler:
         # One message of a person at a time, on every worker: a second waits for the first's commit
         # (PostgreSQL; SQLite admits one writer anyway).
         await session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
-        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale), timezone=self.timezone)
+        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale), timezone=self.timezone, routing=self.routing)

@@ -1,0 +1,44 @@
+"""/stats (统计): the report figures of a period on demand, for administrators (their community)
+and grid workers (their grid): "/stats" this month so far, "/stats 2026-10" a month,
+"/stats 2026-10-01 2026-10-31" some days."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.categories import DEFAULT_CATEGORIES_FILE
+from bot.conversations.feature import Command, Feature
+from bot.conversations.turn import Turn
+from bot.i18n import N_
+from bot.replies import Response
+from bot.services import report_figures
+from bot.services.errors import DomainError
+from bot.services.figures_message import categories_in, figures_replies
+from storage.models import Role
+
+
+async def stats(turn: Turn, args: str = "") -> Response:
+    today = datetime.now(ZoneInfo(turn.timezone)).date()
+    try:
+        period = report_figures.parse_period(args, today)
+        counted = await report_figures.places_for(turn.session, turn.actor)
+    except DomainError as error:
+        return Response.refusal(error.text())
+    categories = turn.routing.categories if turn.routing is not None else categories_in(DEFAULT_CATEGORIES_FILE)
+    response = Response()
+    for place in counted:
+        found = await report_figures.figures(turn.session, place, period, turn.timezone)
+        response.replies += await figures_replies(found, categories, turn.locale)
+    return response
+
+
+FEATURE = Feature(
+    name="stats",
+    commands=(
+        Command(
+            "stats", ("统计", "stats"), N_("report figures of a month: /stats 2026-10"), stats,
+            roles=frozenset({Role.admin, Role.grid_worker}),
+        ),
+    ),
+)
