@@ -592,6 +592,9 @@ class QuestionMessage(Timestamped, Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     from_resident: Mapped[bool] = mapped_column(Boolean)
     text: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+
+
 # --- reports ------------------------------------------------------------------------------
 
 
