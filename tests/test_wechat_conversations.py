@@ -82,7 +82,9 @@ async def test_language_help_cancel_unknown_text_and_what_is_not_text(wechat_bot
     assert "invite code" in started
     [stopped] = await resident.send("取消")
     assert stopped.startswith("Stopped")
-    [unknown] = await resident.send("你好，楼道灯坏了")
+    [offer] = await resident.send("你好，楼道灯坏了")  # a complaint written straight out (tests/test_reports.py)
+    assert offer.startswith("This sounds like a problem") and "Reply 1: Yes, report it" in offer
+    [unknown] = await resident.send("你好，谢谢")
     assert unknown.startswith("Thank you for your message")
     for answer in (await resident.send_image(), await resident.send_location(26.42, 111.61, "西冲塘小区")):
         assert answer == ["Sorry, I can only read text messages here. Send /help to see what you can do."]

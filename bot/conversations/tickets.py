@@ -12,7 +12,7 @@ from bot.conversations.reports import STALE, categories, category_name, history_
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import Attachment, L, Lines, Option, Reply, Response, Text
-from bot.services import corrections, reports
+from bot.services import access, corrections, reports
 from bot.services.errors import DomainError
 from storage.models import OPEN_REPORT_STATUSES, Report, ReportAction, ReportStatus, Role, utcnow
 
@@ -36,6 +36,8 @@ HANDLERS = frozenset({Role.admin, Role.grid_worker})
 
 
 async def listing(turn: Turn, args: str = "") -> Response:
+    if not {grant.role for grant in await access.roles_of(turn.session, turn.person.id)} & HANDLERS:
+        return Response.of(Reply(L("Work orders are handled by grid workers and community administrators. To report a problem, send /report.")))
     wanted = args.strip().casefold()
     code = next((c for c, category in categories(turn).items() if wanted and wanted in (c, *map(str.casefold, category.names.values()))), None)
     return await _list(turn, category=code)

@@ -65,7 +65,7 @@ REMIND_AT_SHARE = 0.75
 # The reporter has this long to answer "solved?" before the report closes by itself.
 FOLLOW_UP_DAYS = 3
 # Duplicates: open reports of the same category and compound whose words overlap this much.
-SIMILAR_WORDS = 0.5
+SIMILAR_WORDS = 0.3
 DUPLICATE_CANDIDATES = 200
 # Words that say nothing of the problem: left out when texts are compared.
 FILLER_WORDS = frozenset("了 的 又 是 在 我 我们 你 您 他 她 它 吗 呢 啊 吧 呀 很 都 也 还 就 有 没 没有 和 跟 一直 已经 这 那 个 请 谢谢 麻烦 一下".split())
