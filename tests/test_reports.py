@@ -90,7 +90,7 @@ async def test_a_resident_reports_with_an_album_and_a_location_the_grid_worker_h
     assert question.button_texts == ["已解决", "还没解决"]
     [rate] = await resident.press("已解决", question)
     assert "请打分" in rate.text
-    [thanks] = await resident.press("⭐⭐⭐⭐⭐", rate)
+    [thanks] = await resident.press("5 ⭐", rate)
     assert "5 分" in thanks.text
     filed = await stored(bot, 1)
     assert filed.status is ReportStatus.closed and filed.rating == 5

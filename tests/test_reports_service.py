@@ -176,3 +176,30 @@ def test_deadlines_can_be_overridden_per_category() -> None:
     assert with_deadlines(CATEGORIES, {"elevator": 12})["elevator"].deadline_hours == 12
     with pytest.raises(ValueError, match="lift"):
         with_deadlines(CATEGORIES, {"lift": 12})
+
+
+async def test_without_a_grid_worker_the_admins_hear_of_it_and_may_handle_it(sessionmaker: Sessions) -> None:
+    nodes = await seeded(sessionmaker)
+    community_id, = ids_of(nodes, PlaceKind.community)
+    async with sessionmaker.begin() as session:
+        admin = await people.get_or_create_person(session, people.TELEGRAM, "admin", "admin")
+        await access.grant_role(session, admin.id, Role.admin, access.Scope(PlaceKind.community, community_id), actor=audit.COMMAND_LINE)
+        reporter = await people.get_or_create_person(session, people.TELEGRAM, "reporter", "reporter")
+        await people.join_household(session, reporter.id, ids_of(nodes, PlaceKind.household)[0], verified=False)
+    ids = {"reporter": reporter.id, "building": ids_of(nodes, PlaceKind.building)[0]}
+    report_id = await submit(sessionmaker, ids)
+    async with sessionmaker() as session:
+        report = await session.get(Report, report_id)
+        assert report is not None and report.status is ReportStatus.submitted and report.handler_id is None
+        assert await session.scalar(select(OutboxDelivery.person_id)) == admin.id
+    report = await act(sessionmaker, admin.id, report_id, ReportAction.accepted)
+    assert report.handler_id == admin.id and report.status is ReportStatus.accepted
+
+
+async def test_a_transfer_goes_only_to_a_grid_worker_of_the_building(sessionmaker: Sessions) -> None:
+    ids = await community(sessionmaker)
+    report_id = await submit(sessionmaker, ids)
+    with pytest.raises(DomainError):
+        await act(sessionmaker, ids["close_worker"], report_id, ReportAction.transferred, to_person_id=ids["stranger"])
+    report = await act(sessionmaker, ids["close_worker"], report_id, ReportAction.transferred, to_person_id=ids["wide_worker"])
+    assert report.handler_id == ids["wide_worker"] and report.status is ReportStatus.assigned

@@ -115,11 +115,11 @@ async def test_menu_clicks_run_commands_and_the_menu_is_made_from_the_command_li
 ) -> None:
     use_the_bots_wechat_settings(wechat_bot, monkeypatch)
     assert await asyncio.to_thread(cli.main, ["wechat", "menu"]) == 0
-    assert "加入 | 我的 | 更多 (语言, 绑定, 帮助, 取消)" in capsys.readouterr().out
+    assert "加入 | 报告 | 更多 (我的, 语言, 绑定, 帮助, 取消)" in capsys.readouterr().out
     state = await wechat(wechat_bot).state()
     assert state["menu"] == build_menu("zh_CN")
     keys = [b.get("key") for b in state["menu"]["button"][:2]] + [b["key"] for b in state["menu"]["button"][2]["sub_button"]]
-    assert keys == ["start", "me", "lang", "bind", "help", "cancel"]
+    assert keys == ["start", "report", "me", "lang", "bind", "help", "cancel"]
 
     resident = wechat(wechat_bot).user("oResident0004")
     [me] = await resident.click("me")
@@ -127,6 +127,8 @@ async def test_menu_clicks_run_commands_and_the_menu_is_made_from_the_command_li
     [languages] = await resident.click("lang")
     assert "回复 2：English" in languages
     [help_] = await resident.click("help")
+    [report] = await resident.click("report")
+    assert "遇到了什么问题" in report
     [unknown] = await resident.click("nosuchcommand")
     assert "/me 或 我的" in help_ and "没有这个命令" in unknown
 

@@ -298,7 +298,8 @@ async def details(turn: Turn, payload: MyReport) -> Response:
 
 
 def _rating_options(report_id: int) -> tuple[Option, ...]:
-    return tuple(Option("⭐" * stars, ReportRating(report_id, stars).pack()) for stars in range(5, 0, -1))
+    """1 to 5 stars, each with its number: on WeChat "5" is then five stars, not the fifth line."""
+    return tuple(Option(f"{stars} " + "⭐" * stars, ReportRating(report_id, stars).pack()) for stars in range(1, 6))
 
 
 async def follow_up_answered(turn: Turn, payload: FollowUp) -> Response:

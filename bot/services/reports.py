@@ -298,6 +298,9 @@ async def submit(
         person_id, grid_place_id = handler
         report.grid_place_id = grid_place_id
         await act(session, None, report.id, ReportAction.assigned, to_person_id=person_id, timezone=timezone)
+    else:  # no grid worker covers the building: the admins assign or handle it themselves
+        reply = _handler_message(report, ReportAction.submitted, "", timezone)
+        await _send(session, await admins_over(session, report), reply, f"report:{report.id}")
     await audit.record(session, actor, "submit_report", f"report:{report.id}", category=category.code)
     return report
 
@@ -410,6 +413,7 @@ async def _check_actor(session: AsyncSession, actor_id: int | None, report: Repo
         if not lives_there:
             raise DomainError(NOT_A_RESIDENT_THERE, id=report.id)
         return
+    # The channel an actor used matters to the audit log only, not to what their roles allow.
     await access.require(session, audit.Actor("chat", actor_id), access.Permission.handle_report, await _place_of(session, report))
 
 
