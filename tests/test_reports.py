@@ -4,14 +4,18 @@ messages the bot sends on its own arrive through the outbox's sender."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from sqlalchemy import func, select
 
 from bot.conversations.payloads import ReportCategory, TicketAction
 from bot.conversations.tickets import ACCEPT
+from bot.demo import offline_bot
 from bot.emulator.client import UserChat
 from bot.scheduling import run_sweeps
 from storage.models import CategoryCorrection, ChannelIdentity, OutboxDelivery, Report, ReportAction, ReportEvent, ReportStatus, ReportSupporter
@@ -21,6 +25,19 @@ from tests.test_wechat_conversations import wechat
 
 GRID_WORKER, ADMIN = 1002, 1004  # of the sample community (bot/demo.py), granted over the whole community
 ELEVATOR = "3栋电梯坏了，老人下不了楼"
+
+
+@pytest.fixture
+def start_bot(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[RunningBot]]:
+    """The bot on a SQLite file that outlives it, sending to a chat without Telegram's one
+    second between messages: a report's notifications follow one another quickly."""
+    return lambda: offline_bot(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", delivery_chat_interval=0)
+
+
+@pytest.fixture
+async def bot(start_bot: Callable[..., AbstractAsyncContextManager[RunningBot]]) -> AsyncIterator[RunningBot]:
+    async with start_bot() as running:
+        yield running
 
 
 async def report(resident: UserChat, text: str = ELEVATOR, category: str = "电梯") -> int:

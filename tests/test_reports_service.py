@@ -104,6 +104,12 @@ async def test_a_report_goes_to_the_closest_grid_worker_and_through_its_whole_li
         ReportAction.reopened, ReportAction.resolved, ReportAction.confirmed, ReportAction.rated,
     ]
 
+    second = await submit(sessionmaker, ids, "电梯按钮失灵", "elevator")
+    with pytest.raises(DomainError):  # a transfer goes only to a grid worker of the building
+        await act(sessionmaker, ids["close_worker"], second, ReportAction.transferred, to_person_id=ids["stranger"])
+    moved = await act(sessionmaker, ids["close_worker"], second, ReportAction.transferred, to_person_id=ids["wide_worker"])
+    assert moved.handler_id == ids["wide_worker"] and moved.status is ReportStatus.assigned
+
 
 async def test_a_plus_one_counts_once_subscribes_and_raises_priority(sessionmaker: Sessions) -> None:
     ids = await community(sessionmaker)
@@ -143,7 +149,7 @@ async def test_tickets_show_a_grid_its_own_reports_overdue_first(sessionmaker: S
         assert [r.id for r in only_waste] == [slow]
 
 
-async def test_reminder_and_escalation_happen_once_across_restarts(sessionmaker: Sessions) -> None:
+async def test_reminder_escalation_and_follow_up_closing_happen_once(sessionmaker: Sessions) -> None:
     ids = await community(sessionmaker)
     report_id = await submit(sessionmaker, ids, "楼道里闻到煤气泄漏的味道", "gas")
     settings = Settings()
@@ -158,17 +164,14 @@ async def test_reminder_and_escalation_happen_once_across_restarts(sessionmaker:
         admin_told = await session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.person_id == ids["admin"]))
         assert admin_told == 1
 
-
-async def test_an_unanswered_follow_up_closes_after_three_days(sessionmaker: Sessions) -> None:
-    ids = await community(sessionmaker)
-    report_id = await submit(sessionmaker, ids)
-    await act(sessionmaker, ids["close_worker"], report_id, ReportAction.accepted)
-    await act(sessionmaker, ids["close_worker"], report_id, ReportAction.resolved)
-    settings = Settings()
-    assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=2)))["report-follow-ups"] == 0
+    # The follow-up: a resolved report whose reporter does not answer closes after three days.
+    resolved = await submit(sessionmaker, ids)
+    await act(sessionmaker, ids["close_worker"], resolved, ReportAction.accepted)
+    await act(sessionmaker, ids["close_worker"], resolved, ReportAction.resolved)
+    assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=2, hours=23)))["report-follow-ups"] == 0
     assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=3, minutes=1)))["report-follow-ups"] == 1
     async with sessionmaker() as session:
-        report = await session.get(Report, report_id)
+        report = await session.get(Report, resolved)
         assert report is not None and report.status is ReportStatus.closed and report.rating is None
 
 
@@ -194,12 +197,3 @@ async def test_without_a_grid_worker_the_admins_hear_of_it_and_may_handle_it(ses
         assert await session.scalar(select(OutboxDelivery.person_id)) == admin.id
     report = await act(sessionmaker, admin.id, report_id, ReportAction.accepted)
     assert report.handler_id == admin.id and report.status is ReportStatus.accepted
-
-
-async def test_a_transfer_goes_only_to_a_grid_worker_of_the_building(sessionmaker: Sessions) -> None:
-    ids = await community(sessionmaker)
-    report_id = await submit(sessionmaker, ids)
-    with pytest.raises(DomainError):
-        await act(sessionmaker, ids["close_worker"], report_id, ReportAction.transferred, to_person_id=ids["stranger"])
-    report = await act(sessionmaker, ids["close_worker"], report_id, ReportAction.transferred, to_person_id=ids["wide_worker"])
-    assert report.handler_id == ids["wide_worker"] and report.status is ReportStatus.assigned
