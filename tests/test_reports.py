@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.conversations.payloads import ReportCategory, TicketAction
 from bot.conversations.tickets import ACCEPT
 from bot.demo import offline_bot
-from bot.emulator.client import UserChat
+from bot.emulator.client import ChatMessage, UserChat
 from bot.scheduling import run_sweeps
 from storage.models import CategoryCorrection, ChannelIdentity, OutboxDelivery, Report, ReportAction, ReportEvent, ReportStatus, ReportSupporter
 from tests.conftest import RunningBot
@@ -47,7 +47,18 @@ async def report(resident: UserChat, text: str = ELEVATOR, category: str = "电�
     assert category in proposal.button_texts and "其他" in proposal.button_texts
     [saved] = await resident.press(category, proposal)
     assert "已受理" in saved.text and "处理期限" in saved.text
+    return number_of(saved)
+
+
+def number_of(saved: ChatMessage) -> int:
+    """The report's number in "报告 #7 已受理"."""
     return int(saved.text.split("#", 1)[1].split(" ", 1)[0])
+
+
+async def open_ticket(worker: UserChat, words: str) -> ChatMessage:
+    """The work order from the message about it that contains `words`, opened by its button."""
+    [ticket, *_] = await worker.press("打开", await arrives(worker, words))
+    return ticket
 
 
 async def on_duty(bot: RunningBot) -> UserChat:
@@ -131,8 +142,7 @@ async def test_not_yet_reopens_the_report_with_the_residents_note(bot: RunningBo
     await join(bot, 8002, "赵大爷")
     resident = bot.client.user(8002, "赵大爷")
     report_id = await report(resident, "楼下的下水道堵了，污水冒出来", "排水与污水")
-    assigned = await arrives(worker, f"报告 #{report_id}")
-    [ticket, *_] = await worker.press("打开", assigned)
+    ticket = await open_ticket(worker, f"报告 #{report_id}")
     [_, ticket, *_] = await worker.press("签收", ticket)
     await worker.press("办结", ticket)
     await worker.send("已疏通")
@@ -168,8 +178,7 @@ async def test_a_neighbours_complaint_written_straight_out_becomes_a_plus_one(bo
         assert await session.scalar(select(func.count()).select_from(ReportSupporter)) == 1
     assert (await stored(bot, report_id)).priority == 1
 
-    assigned = await arrives(worker, "工单：同一问题 +1")
-    [ticket, *_] = await worker.press("打开", assigned)
+    ticket = await open_ticket(worker, "工单：同一问题 +1")
     await worker.press("签收", ticket)
     told = await arrives(neighbour, "网格员已签收")  # a supporter hears of every change, like the reporter
     assert f"报告 #{report_id}" in told.text
@@ -182,7 +191,7 @@ async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_
     await resident.send("/report")
     [proposal] = await resident.send("小区门口垃圾堆了好几天没人清")
     [saved] = await resident.press(proposal.button_texts[0], proposal)
-    report_id = int(saved.text.split("#", 1)[1].split(" ", 1)[0])
+    report_id = number_of(saved)
     assert await resident.press(proposal.button_texts[0], proposal) == []  # the same button again: stale
     stale = await bot.client.callback_answer(resident.last_callback_id or "")
     assert stale is not None and "按钮已失效" in stale["text"]
@@ -193,8 +202,7 @@ async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_
     assert forged is not None and "您在这里没有这个权限" in forged["text"]
     assert (await stored(bot, report_id)).status is ReportStatus.assigned
 
-    assigned = await arrives(worker, f"报告 #{report_id}")
-    [ticket, *_] = await worker.press("打开", assigned)
+    ticket = await open_ticket(worker, f"报告 #{report_id}")
     await worker.press("签收", ticket)
     assert await worker.press("签收", ticket) == []  # pressed twice: the report has moved on
     twice = await bot.client.callback_answer(worker.last_callback_id or "")
@@ -209,10 +217,11 @@ async def test_a_grid_worker_recategorises_and_the_router_learns(bot: RunningBot
     await resident.send("/report")
     [proposal] = await resident.send("楼道里的灯坏了一个月了，晚上看不见")
     assert await resident.press_data(proposal.message_id, ReportCategory("no_such_category").pack()) == []  # forged code
+    forged = await bot.client.callback_answer(resident.last_callback_id or "")
+    assert forged is not None and "没有这个类别" in forged["text"]
     [saved] = await resident.press("其他", proposal)
-    report_id = int(saved.text.split("#", 1)[1].split(" ", 1)[0])
-    assigned = await arrives(worker, f"报告 #{report_id}")
-    [ticket, *_] = await worker.press("打开", assigned)
+    report_id = number_of(saved)
+    ticket = await open_ticket(worker, f"报告 #{report_id}")
     [choices] = await worker.press("改类别", ticket)
     [done, ticket, *_] = await worker.press("绿化与照明", choices)
     assert "修改类别" in done.text and "绿化与照明" in ticket.text
