@@ -4,6 +4,7 @@ messages the bot sends on its own arrive through the outbox's sender."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from bot.conversations.payloads import ReportCategory, TicketAction
 from bot.conversations.tickets import ACCEPT
 from bot.demo import offline_bot
+from bot.emulator import BotApiEmulator
 from bot.emulator.client import ChatMessage, UserChat
 from bot.scheduling import run_sweeps
 from storage.models import CategoryCorrection, ChannelIdentity, OutboxDelivery, Report, ReportAction, ReportEvent, ReportStatus, ReportSupporter
@@ -29,9 +31,13 @@ ELEVATOR = "3栋电梯坏了，老人下不了楼"
 
 @pytest.fixture
 def start_bot(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[RunningBot]]:
-    """The bot on a SQLite file that outlives it, sending to a chat without Telegram's one
-    second between messages: a report's notifications follow one another quickly."""
-    return lambda: offline_bot(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", delivery_chat_interval=0)
+    """The bot on a SQLite file that outlives it (started again, it is a new process with a
+    new Telegram whose update ids continue), sending to a chat without Telegram's one second
+    between messages: a report's notifications follow one another quickly."""
+    starts = itertools.count()
+    return lambda: offline_bot(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", BotApiEmulator(first_update_id=1 + 10_000 * next(starts)), delivery_chat_interval=0
+    )
 
 
 @pytest.fixture
@@ -245,7 +251,8 @@ async def test_a_restart_between_reminder_and_deadline_neither_loses_nor_repeats
         assert done["report-deadlines"] == 1
         await arrives(bot.client.user(GRID_WORKER), "提醒经办人")
     async with start_bot() as bot:  # a new process on the same database
-        await bot.client.user(ADMIN, "陈主任").send("/help")
+        admin = bot.client.user(ADMIN, "陈主任")
+        await admin.send("/help")
         async with bot.sessionmaker() as session:
             admin_id = await session.scalar(select(ChannelIdentity.person_id).where(ChannelIdentity.external_id == str(ADMIN)))
         again = await run_sweeps(bot.sessionmaker, bot.settings, now=filed.remind_at + timedelta(minutes=5))
@@ -256,9 +263,29 @@ async def test_a_restart_between_reminder_and_deadline_neither_loses_nor_repeats
         async with bot.sessionmaker() as session:  # one reminder to the handler, one escalation to the admin
             told = list(await session.scalars(select(OutboxDelivery.person_id).order_by(OutboxDelivery.id)))
         assert told.count(filed.handler_id) == 2 and told.count(admin_id) == 1  # the assignment and the reminder; the 催办
+        escalated = await arrives(admin, "已超期，报社区催办")
+        assert f"报告 #{report_id}" in escalated.text
+
+
+async def test_a_report_in_progress_survives_a_restart(start_bot: Callable[..., AbstractAsyncContextManager[RunningBot]]) -> None:
+    async with start_bot() as bot:
+        await join(bot, 8008, "冯奶奶")
+        resident = bot.client.user(8008, "冯奶奶")
+        await resident.send("/report")
+        await resident.send_photo("roof")
+        [proposal] = await resident.send("顶楼漏水，墙皮都泡掉了")
+        assert proposal.button_texts
+    async with start_bot() as bot:  # the process restarted before the category was confirmed
+        resident = bot.client.user(8008, "冯奶奶")
+        [resumed] = await resident.send("/report")
+        assert "您已写的内容：顶楼漏水，墙皮都泡掉了" in resumed.text
+        [saved] = await resident.press(resumed.button_texts[0], resumed)
+        filed = await stored(bot, number_of(saved))
+        assert filed.text == "顶楼漏水，墙皮都泡掉了" and len(filed.photos) == 1
 
 
 async def test_reporting_on_wechat_with_a_photo_a_location_and_numbered_options(wechat_bot: RunningBot) -> None:
+    worker = await on_duty(wechat_bot)  # on Telegram: one bot, both channels
     resident = wechat(wechat_bot).user("oReporter0001")
     await resident.follow()
     await resident.send(wechat_bot.sample.building_code)
@@ -281,3 +308,18 @@ async def test_reporting_on_wechat_with_a_photo_a_location_and_numbered_options(
     assert "提交报告" in history and "派单" in history
     filed = await stored(wechat_bot, 1)
     assert filed.photos[0]["channel"] == "wechat" and filed.location_label == "西冲塘小区3栋"
+
+    ticket = await open_ticket(worker, "报告 #1")
+    assert "照片：1 张" in ticket.text and "西冲塘小区3栋" in ticket.text  # a WeChat photo is not shown on Telegram
+    [_, ticket, *_] = await worker.press("签收", ticket)
+    await worker.press("办结", ticket)
+    await worker.send("已修好")
+    # The follow-up, answered by numbers from the report's details (我的报告 → its number).
+    await resident.send("我的报告")
+    [details] = await resident.send("1")
+    assert "办结：已修好" in details and "回复 1：已解决\n回复 2：还没解决" in details
+    [rate] = await resident.send("1")
+    assert "请打分" in rate and "回复 5：5 ⭐⭐⭐⭐⭐" in rate
+    [thanks] = await resident.send("4")
+    assert "4 分" in thanks
+    assert (await stored(wechat_bot, 1)).rating == 4

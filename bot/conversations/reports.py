@@ -81,7 +81,7 @@ async def _described(turn: Turn, draft: reports.Draft, *, resumed: bool = False)
         draft.building_id = buildings[0].building_id
     if draft.building_id is None and not buildings:
         return Response.of(
-            Reply(L("A report needs your building: first join your household with the code from your stairwell (/start). Your words are kept; send /report afterwards."))
+            Reply(L("A report needs your building: first join your household with the code from your stairwell (/start), then send /report again."))
         )
     if draft.building_id is None:
         await turn.set_step(CHOOSING_BUILDING, **draft.to_data())
