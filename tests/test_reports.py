@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import func, select
 
 from bot.conversations.payloads import ReportCategory, TicketAction
