@@ -380,7 +380,8 @@ async def check(session: AsyncSession, actor_id: int | None, report_id: int, act
     """The report, when `actor_id` may take `action` on it now; refused as `act` would refuse.
     Flows ask before they ask for a note, so nobody writes one for nothing."""
     locking = lock and session.bind.dialect.name == "postgresql"  # two handlers at once: one waits
-    report = await session.get(Report, report_id, with_for_update=locking)
+    # Locked, the row is read again: another handler's change committed meanwhile counts.
+    report = await session.get(Report, report_id, with_for_update=locking, populate_existing=locking)
     if report is None:
         raise DomainError(NO_SUCH_REPORT)
     transition = TRANSITIONS[action]
