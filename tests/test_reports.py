@@ -107,6 +107,10 @@ async def test_a_resident_reports_with_an_album_and_a_location_the_grid_worker_h
     assert "报告 #1：3栋电梯坏了" in assigned.text and assigned.button_texts == ["打开"]
     [listed] = await worker.send("工单")
     assert "#1 电梯 · 已派单" in listed.text and "+0" in listed.text
+    [elevators] = await worker.send("工单 电梯")
+    assert "#1 电梯" in elevators.text
+    [gas] = await worker.send("工单 燃气")
+    assert "没有这样的报告" in gas.text and "全部未办结" in gas.button_texts
     [ticket, *photos] = await worker.press("打开", assigned)
     assert "工单 #1" in ticket.text and "照片：2 张" in ticket.text and "26.420300, 111.613500" in ticket.text
     assert len(photos) == 2  # the resident's photos, shown on the channel that holds them

@@ -78,6 +78,7 @@ NOT_YOUR_BUILDING = N_("You can only report problems of a building where you hav
 UNKNOWN_CATEGORY = N_("That category does not exist (any more). Please choose again.")
 NOT_A_GRID_WORKER = N_("That person is not a grid worker of this building.")
 BAD_RATING = N_("A rating is a number from 1 to 5.")
+ALREADY_RATED = N_("Report #{id} has been rated already. Thank you!")
 
 STATUS_NAMES: dict[ReportStatus, str] = {
     ReportStatus.submitted: N_("submitted (受理)"),
@@ -455,6 +456,8 @@ async def _apply(
     elif action is ReportAction.rated:
         if rating is None or not 1 <= rating <= 5:
             raise DomainError(BAD_RATING)
+        if report.rating is not None:  # the rating is the reporter's one answer to the follow-up
+            raise DomainError(ALREADY_RATED, id=report.id)
         report.rating = rating
     elif action is ReportAction.reminded:
         report.reminded_at = now
