@@ -3,6 +3,7 @@ lifecycle table, assignment, duplicates, +1s, and the sweeps' once-only marks.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -98,9 +99,7 @@ async def test_a_report_goes_to_the_closest_grid_worker_and_through_its_whole_li
     for again in (9, 4):  # out of range; a second rating
         with pytest.raises(DomainError):
             await act(sessionmaker, ids["reporter"], report_id, ReportAction.rated, rating=again)
-    async with sessionmaker() as session:
-        actions = list(await session.scalars(select(ReportEvent.action).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)))
-    assert actions == [
+    assert await actions_of(sessionmaker, report_id) == [
         ReportAction.submitted, ReportAction.assigned, ReportAction.accepted, ReportAction.progress, ReportAction.resolved,
         ReportAction.reopened, ReportAction.resolved, ReportAction.confirmed, ReportAction.rated,
     ]
@@ -110,6 +109,21 @@ async def test_a_report_goes_to_the_closest_grid_worker_and_through_its_whole_li
         await act(sessionmaker, ids["close_worker"], second, ReportAction.transferred, to_person_id=ids["stranger"])
     moved = await act(sessionmaker, ids["close_worker"], second, ReportAction.transferred, to_person_id=ids["wide_worker"])
     assert moved.handler_id == ids["wide_worker"] and moved.status is ReportStatus.assigned
+
+
+async def test_two_handlers_pressing_accept_at_once_accept_it_once(sessionmaker: Sessions) -> None:
+    ids = await community(sessionmaker)
+    report_id = await submit(sessionmaker, ids)
+    outcomes = await asyncio.gather(
+        *(act(sessionmaker, ids[worker], report_id, ReportAction.accepted) for worker in ("close_worker", "wide_worker")), return_exceptions=True
+    )
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["DomainError", "Report"]
+    assert (await actions_of(sessionmaker, report_id)).count(ReportAction.accepted) == 1
+
+
+async def actions_of(sessionmaker: Sessions, report_id: int) -> list[ReportAction]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(ReportEvent.action).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)))
 
 
 async def test_a_plus_one_counts_once_subscribes_and_raises_priority(sessionmaker: Sessions) -> None:
@@ -159,9 +173,8 @@ async def test_reminder_escalation_and_follow_up_closing_happen_once(sessionmake
     assert (await run_sweeps(sessionmaker, settings, now=start + timedelta(minutes=110)))["report-deadlines"] == 0
     assert (await run_sweeps(sessionmaker, settings, now=start + timedelta(hours=3)))["report-deadlines"] == 1
     assert (await run_sweeps(sessionmaker, settings, now=start + timedelta(hours=4)))["report-deadlines"] == 0
+    assert (await actions_of(sessionmaker, report_id))[-2:] == [ReportAction.reminded, ReportAction.escalated]
     async with sessionmaker() as session:
-        actions = list(await session.scalars(select(ReportEvent.action).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)))
-        assert actions[-2:] == [ReportAction.reminded, ReportAction.escalated]
         admin_told = await session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.person_id == ids["admin"]))
         assert admin_told == 1
 
