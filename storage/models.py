@@ -638,7 +638,10 @@ class Report(Timestamped, Base):
     """A problem report (工单). Everything the monthly figures need is a column here, so
     they are one query over this table: when it came (created_at) and to which category, grid
     and community; when it was accepted, resolved and closed; its deadline; its rating.
-    What happened in between is in report_events."""
+    What happened in between is in report_events. The figures can read, for example: responded
+    in time (响应率) `accepted_at <= deadline`; resolved (解决率) `status = 'closed'` (a rejected
+    report has status 'rejected'; both have `closed_at`); satisfied (满意率) `rating >= 4` among
+    the rated. A reopened report keeps its first `accepted_at` and gets a new deadline."""
 
     __tablename__ = "reports"
     __table_args__ = (

@@ -3,6 +3,7 @@ lifecycle table, assignment, duplicates, +1s, and the sweeps' once-only marks.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -95,14 +96,34 @@ async def test_a_report_goes_to_the_closest_grid_worker_and_through_its_whole_li
     await act(sessionmaker, ids["reporter"], report_id, ReportAction.confirmed)
     report = await act(sessionmaker, ids["reporter"], report_id, ReportAction.rated, rating=5)
     assert report.status is ReportStatus.closed and report.rating == 5 and report.closed_at is not None and report.accepted_at is not None
-    with pytest.raises(DomainError):
-        await act(sessionmaker, ids["reporter"], report_id, ReportAction.rated, rating=9)
-    async with sessionmaker() as session:
-        actions = list(await session.scalars(select(ReportEvent.action).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)))
-    assert actions == [
+    for again in (9, 4):  # out of range; a second rating
+        with pytest.raises(DomainError):
+            await act(sessionmaker, ids["reporter"], report_id, ReportAction.rated, rating=again)
+    assert await actions_of(sessionmaker, report_id) == [
         ReportAction.submitted, ReportAction.assigned, ReportAction.accepted, ReportAction.progress, ReportAction.resolved,
         ReportAction.reopened, ReportAction.resolved, ReportAction.confirmed, ReportAction.rated,
     ]
+
+    second = await submit(sessionmaker, ids, "电梯按钮失灵", "elevator")
+    with pytest.raises(DomainError):  # a transfer goes only to a grid worker of the building
+        await act(sessionmaker, ids["close_worker"], second, ReportAction.transferred, to_person_id=ids["stranger"])
+    moved = await act(sessionmaker, ids["close_worker"], second, ReportAction.transferred, to_person_id=ids["wide_worker"])
+    assert moved.handler_id == ids["wide_worker"] and moved.status is ReportStatus.assigned
+
+
+async def test_two_handlers_pressing_accept_at_once_accept_it_once(sessionmaker: Sessions) -> None:
+    ids = await community(sessionmaker)
+    report_id = await submit(sessionmaker, ids)
+    outcomes = await asyncio.gather(
+        *(act(sessionmaker, ids[worker], report_id, ReportAction.accepted) for worker in ("close_worker", "wide_worker")), return_exceptions=True
+    )
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["DomainError", "Report"]
+    assert (await actions_of(sessionmaker, report_id)).count(ReportAction.accepted) == 1
+
+
+async def actions_of(sessionmaker: Sessions, report_id: int) -> list[ReportAction]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(ReportEvent.action).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)))
 
 
 async def test_a_plus_one_counts_once_subscribes_and_raises_priority(sessionmaker: Sessions) -> None:
@@ -143,7 +164,7 @@ async def test_tickets_show_a_grid_its_own_reports_overdue_first(sessionmaker: S
         assert [r.id for r in only_waste] == [slow]
 
 
-async def test_reminder_and_escalation_happen_once_across_restarts(sessionmaker: Sessions) -> None:
+async def test_reminder_escalation_and_follow_up_closing_happen_once(sessionmaker: Sessions) -> None:
     ids = await community(sessionmaker)
     report_id = await submit(sessionmaker, ids, "楼道里闻到煤气泄漏的味道", "gas")
     settings = Settings()
@@ -152,23 +173,19 @@ async def test_reminder_and_escalation_happen_once_across_restarts(sessionmaker:
     assert (await run_sweeps(sessionmaker, settings, now=start + timedelta(minutes=110)))["report-deadlines"] == 0
     assert (await run_sweeps(sessionmaker, settings, now=start + timedelta(hours=3)))["report-deadlines"] == 1
     assert (await run_sweeps(sessionmaker, settings, now=start + timedelta(hours=4)))["report-deadlines"] == 0
+    assert (await actions_of(sessionmaker, report_id))[-2:] == [ReportAction.reminded, ReportAction.escalated]
     async with sessionmaker() as session:
-        actions = list(await session.scalars(select(ReportEvent.action).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)))
-        assert actions[-2:] == [ReportAction.reminded, ReportAction.escalated]
         admin_told = await session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.person_id == ids["admin"]))
         assert admin_told == 1
 
-
-async def test_an_unanswered_follow_up_closes_after_three_days(sessionmaker: Sessions) -> None:
-    ids = await community(sessionmaker)
-    report_id = await submit(sessionmaker, ids)
-    await act(sessionmaker, ids["close_worker"], report_id, ReportAction.accepted)
-    await act(sessionmaker, ids["close_worker"], report_id, ReportAction.resolved)
-    settings = Settings()
-    assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=2)))["report-follow-ups"] == 0
+    # The follow-up: a resolved report whose reporter does not answer closes after three days.
+    resolved = await submit(sessionmaker, ids)
+    await act(sessionmaker, ids["close_worker"], resolved, ReportAction.accepted)
+    await act(sessionmaker, ids["close_worker"], resolved, ReportAction.resolved)
+    assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=2, hours=23)))["report-follow-ups"] == 0
     assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=3, minutes=1)))["report-follow-ups"] == 1
     async with sessionmaker() as session:
-        report = await session.get(Report, report_id)
+        report = await session.get(Report, resolved)
         assert report is not None and report.status is ReportStatus.closed and report.rating is None
 
 
@@ -176,3 +193,21 @@ def test_deadlines_can_be_overridden_per_category() -> None:
     assert with_deadlines(CATEGORIES, {"elevator": 12})["elevator"].deadline_hours == 12
     with pytest.raises(ValueError, match="lift"):
         with_deadlines(CATEGORIES, {"lift": 12})
+
+
+async def test_without_a_grid_worker_the_admins_hear_of_it_and_may_handle_it(sessionmaker: Sessions) -> None:
+    nodes = await seeded(sessionmaker)
+    community_id, = ids_of(nodes, PlaceKind.community)
+    async with sessionmaker.begin() as session:
+        admin = await people.get_or_create_person(session, people.TELEGRAM, "admin", "admin")
+        await access.grant_role(session, admin.id, Role.admin, access.Scope(PlaceKind.community, community_id), actor=audit.COMMAND_LINE)
+        reporter = await people.get_or_create_person(session, people.TELEGRAM, "reporter", "reporter")
+        await people.join_household(session, reporter.id, ids_of(nodes, PlaceKind.household)[0], verified=False)
+    ids = {"reporter": reporter.id, "building": ids_of(nodes, PlaceKind.building)[0]}
+    report_id = await submit(sessionmaker, ids)
+    async with sessionmaker() as session:
+        report = await session.get(Report, report_id)
+        assert report is not None and report.status is ReportStatus.submitted and report.handler_id is None
+        assert await session.scalar(select(OutboxDelivery.person_id)) == admin.id
+    report = await act(sessionmaker, admin.id, report_id, ReportAction.accepted)
+    assert report.handler_id == admin.id and report.status is ReportStatus.accepted

@@ -82,7 +82,9 @@ async def test_language_help_cancel_unknown_text_and_what_is_not_text(wechat_bot
     assert "invite code" in started
     [stopped] = await resident.send("取消")
     assert stopped.startswith("Stopped")
-    [unknown] = await resident.send("你好，楼道灯坏了")
+    [offer] = await resident.send("你好，楼道灯坏了")  # a complaint written straight out (tests/test_reports.py)
+    assert offer.startswith("This sounds like a problem") and "Reply 1: Yes, report it" in offer
+    [unknown] = await resident.send("你好，谢谢")
     assert unknown.startswith("Thank you for your message")
     for answer in (await resident.send_image(), await resident.send_location(26.42, 111.61, "西冲塘小区")):
         assert answer == ["Sorry, I can only read text messages here. Send /help to see what you can do."]
@@ -113,11 +115,11 @@ async def test_menu_clicks_run_commands_and_the_menu_is_made_from_the_command_li
 ) -> None:
     use_the_bots_wechat_settings(wechat_bot, monkeypatch)
     assert await asyncio.to_thread(cli.main, ["wechat", "menu"]) == 0
-    assert "提问 | 我的 (加入, 我的, 语言, 绑定) | 帮助 (帮助, 取消)" in capsys.readouterr().out
+    assert "参与 (报告, 提问) | 我的 (加入, 我的, 语言, 绑定) | 帮助 (帮助, 取消)" in capsys.readouterr().out
     state = await wechat(wechat_bot).state()
     assert state["menu"] == build_menu("zh_CN")
     keys = [sub["key"] for button in state["menu"]["button"] for sub in button.get("sub_button", [button])]
-    assert keys == ["ask", "start", "me", "lang", "bind", "help", "cancel"]
+    assert keys == ["report", "ask", "start", "me", "lang", "bind", "help", "cancel"]
 
     resident = wechat(wechat_bot).user("oResident0004")
     [me] = await resident.click("me")
@@ -125,6 +127,8 @@ async def test_menu_clicks_run_commands_and_the_menu_is_made_from_the_command_li
     [languages] = await resident.click("lang")
     assert "回复 2：English" in languages
     [help_] = await resident.click("help")
+    [report] = await resident.click("report")
+    assert "遇到了什么问题" in report
     [unknown] = await resident.click("nosuchcommand")
     assert "/me 或 我的" in help_ and "没有这个命令" in unknown
 

@@ -81,7 +81,7 @@ async def _described(turn: Turn, draft: reports.Draft, *, resumed: bool = False)
         draft.building_id = buildings[0].building_id
     if draft.building_id is None and not buildings:
         return Response.of(
-            Reply(L("A report needs your building: first join your household with the code from your stairwell (/start). Your words are kept; send /report afterwards."))
+            Reply(L("A report needs your building: first join your household with the code from your stairwell (/start), then send /report again."))
         )
     if draft.building_id is None:
         await turn.set_step(CHOOSING_BUILDING, **draft.to_data())
@@ -298,7 +298,8 @@ async def details(turn: Turn, payload: MyReport) -> Response:
 
 
 def _rating_options(report_id: int) -> tuple[Option, ...]:
-    return tuple(Option("⭐" * stars, ReportRating(report_id, stars).pack()) for stars in range(5, 0, -1))
+    """1 to 5 stars, each with its number: on WeChat "5" is then five stars, not the fifth line."""
+    return tuple(Option(f"{stars} " + "⭐" * stars, ReportRating(report_id, stars).pack()) for stars in range(1, 6))
 
 
 async def follow_up_answered(turn: Turn, payload: FollowUp) -> Response:

@@ -6,13 +6,16 @@ button is checked again by the service: a resident pressing a forged one changes
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.categories import Category
 from bot.conversations.feature import Command, Feature, Where
 from bot.conversations.payloads import TicketAction, TicketCategory, TicketFilter, TicketOpen, TicketTransfer
 from bot.conversations.reports import STALE, categories, category_name, history_lines
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import Attachment, L, Lines, Option, Reply, Response, Text
-from bot.services import corrections, reports
+from bot.services import access, corrections, reports
 from bot.services.errors import DomainError
 from storage.models import OPEN_REPORT_STATUSES, Report, ReportAction, ReportStatus, Role, utcnow
 
@@ -36,6 +39,8 @@ HANDLERS = frozenset({Role.admin, Role.grid_worker})
 
 
 async def listing(turn: Turn, args: str = "") -> Response:
+    if not {grant.role for grant in await access.roles_of(turn.session, turn.person.id)} & HANDLERS:
+        return Response.of(Reply(L("Work orders are handled by grid workers and community administrators. To report a problem, send /report.")))
     wanted = args.strip().casefold()
     code = next((c for c, category in categories(turn).items() if wanted and wanted in (c, *map(str.casefold, category.names.values()))), None)
     return await _list(turn, category=code)
@@ -65,8 +70,8 @@ async def _list(turn: Turn, *, category: str | None = None, status: ReportStatus
     return Response.of(Reply(Lines(lines), title=L("Open reports"), options=tuple(options), columns=2))
 
 
-def _ticket_line(turn: Turn, report: Report, now: object) -> Text:
-    overdue = L("OVERDUE ") if report.deadline < now else ""  # type: ignore[operator]
+def _ticket_line(turn: Turn, report: Report, now: datetime) -> Text:
+    overdue = L("OVERDUE ") if report.deadline < now else ""
     return L(
         "{overdue}#{id} {category} · {status} · by {deadline} · +{votes}: {text}", overdue=overdue, id=report.id,
         category=category_name(turn, report.category), status=reports.status_name(report.status),
@@ -160,9 +165,14 @@ async def transfer_chosen(turn: Turn, payload: TicketTransfer) -> Response:
     return await _act(turn, payload.report_id, ReportAction.transferred, to_person_id=payload.person_id)
 
 
-async def _act(turn: Turn, report_id: int, action: ReportAction, **details: object) -> Response:
+async def _act(
+    turn: Turn, report_id: int, action: ReportAction, *, note: str = "", photo: reports.Photo | None = None,
+    category: Category | None = None, to_person_id: int | None = None,
+) -> Response:
     try:
-        report = await reports.act(turn.session, turn.person.id, report_id, action, timezone=turn.timezone, **details)  # type: ignore[arg-type]
+        report = await reports.act(
+            turn.session, turn.person.id, report_id, action, note=note, photo=photo, category=category, to_person_id=to_person_id, timezone=turn.timezone
+        )
     except DomainError as error:
         return Response.refusal(error.text())
     done = Reply(L("Report #{id}: {action}. The resident has been told.", id=report.id, action=reports.action_name(action)))

@@ -65,7 +65,7 @@ REMIND_AT_SHARE = 0.75
 # The reporter has this long to answer "solved?" before the report closes by itself.
 FOLLOW_UP_DAYS = 3
 # Duplicates: open reports of the same category and compound whose words overlap this much.
-SIMILAR_WORDS = 0.5
+SIMILAR_WORDS = 0.3
 DUPLICATE_CANDIDATES = 200
 # Words that say nothing of the problem: left out when texts are compared.
 FILLER_WORDS = frozenset("了 的 又 是 在 我 我们 你 您 他 她 它 吗 呢 啊 吧 呀 很 都 也 还 就 有 没 没有 和 跟 一直 已经 这 那 个 请 谢谢 麻烦 一下".split())
@@ -78,6 +78,7 @@ NOT_YOUR_BUILDING = N_("You can only report problems of a building where you hav
 UNKNOWN_CATEGORY = N_("That category does not exist (any more). Please choose again.")
 NOT_A_GRID_WORKER = N_("That person is not a grid worker of this building.")
 BAD_RATING = N_("A rating is a number from 1 to 5.")
+ALREADY_RATED = N_("Report #{id} has been rated already. Thank you!")
 
 STATUS_NAMES: dict[ReportStatus, str] = {
     ReportStatus.submitted: N_("submitted (受理)"),
@@ -298,6 +299,9 @@ async def submit(
         person_id, grid_place_id = handler
         report.grid_place_id = grid_place_id
         await act(session, None, report.id, ReportAction.assigned, to_person_id=person_id, timezone=timezone)
+    else:  # no grid worker covers the building: the admins assign or handle it themselves
+        reply = _handler_message(report, ReportAction.submitted, "", timezone)
+        await _send(session, await admins_over(session, report), reply, f"report:{report.id}")
     await audit.record(session, actor, "submit_report", f"report:{report.id}", category=category.code)
     return report
 
@@ -377,7 +381,8 @@ async def check(session: AsyncSession, actor_id: int | None, report_id: int, act
     """The report, when `actor_id` may take `action` on it now; refused as `act` would refuse.
     Flows ask before they ask for a note, so nobody writes one for nothing."""
     locking = lock and session.bind.dialect.name == "postgresql"  # two handlers at once: one waits
-    report = await session.get(Report, report_id, with_for_update=locking)
+    # Locked, the row is read again: another handler's change committed meanwhile counts.
+    report = await session.get(Report, report_id, with_for_update=locking, populate_existing=locking)
     if report is None:
         raise DomainError(NO_SUCH_REPORT)
     transition = TRANSITIONS[action]
@@ -410,6 +415,7 @@ async def _check_actor(session: AsyncSession, actor_id: int | None, report: Repo
         if not lives_there:
             raise DomainError(NOT_A_RESIDENT_THERE, id=report.id)
         return
+    # The channel an actor used matters to the audit log only, not to what their roles allow.
     await access.require(session, audit.Actor("chat", actor_id), access.Permission.handle_report, await _place_of(session, report))
 
 
@@ -450,6 +456,8 @@ async def _apply(
     elif action is ReportAction.rated:
         if rating is None or not 1 <= rating <= 5:
             raise DomainError(BAD_RATING)
+        if report.rating is not None:  # the rating is the reporter's one answer to the follow-up
+            raise DomainError(ALREADY_RATED, id=report.id)
         report.rating = rating
     elif action is ReportAction.reminded:
         report.reminded_at = now
