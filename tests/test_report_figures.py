@@ -15,13 +15,13 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.categories import load_categories
 from bot.cli import main
 from bot.config import Settings
+from bot.replies import render_text
 from bot.scheduling import run_sweeps
 from bot.services import report_figures
 from bot.services.errors import DomainError
-from bot.categories import load_categories
-from bot.replies import render_text
 from bot.services.figures_message import figures_replies, send_monthly_figures
 from bot.services.report_figures import Figures, Period
 from storage.models import OutboxDelivery, OutboxMessage, Place, Report, ReportAction, utcnow

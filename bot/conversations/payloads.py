@@ -170,6 +170,7 @@ class WorkerAction(Payload, prefix="qwork"):
 @dataclasses.dataclass(frozen=True)
 class TransferTo(Payload, prefix="qto"):
     question_id: int
+    person_id: int
 
 
 # --- reports ---
@@ -261,6 +262,9 @@ class FaqAdd(Payload, prefix="faqadd"):
 @dataclasses.dataclass(frozen=True)
 class FaqDelete(Payload, prefix="faqdel"):
     entry_id: int
+
+
+@dataclasses.dataclass(frozen=True)
 class TicketFilter(Payload, prefix="tlist"):
     """/tickets narrowed: kind "c" a category code, "s" a status, "a" everything open."""
 

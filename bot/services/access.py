@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, false, or_, select, true

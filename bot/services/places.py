@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, insert, select, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.i18n import N_
 from bot.services import access, audit
