@@ -25,7 +25,7 @@ from aiogram.types import Message
 
 from bot.channels import telegram
 from bot.delivery.channels import RateLimited, Rejected, Temporary, Unreachable
-from bot.replies import Reply
+from bot.replies import Reply, shown_on
 from bot.telegram_requests import SplitLongMessages
 
 
@@ -55,7 +55,8 @@ class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    def render(self, reply: Reply, locale: str) -> TelegramMessage:
+    def render(self, reply: Reply, locale: str, source: str) -> TelegramMessage:
+        reply = shown_on(reply, self.channel)
         return TelegramMessage(reply, telegram.message_kwargs(reply, locale))
 
     async def send(self, chat_id: str, rendered: TelegramMessage) -> None:

@@ -1,16 +1,20 @@
 """What WeChat shows of a response: plain texts with numbered options, each within WeChat's size
-limit; and the one way a reply goes out after the passive answer, `send_late_reply`."""
+limit, and its photos; and the one way anything goes out after the passive answer: the outbox
+(`queue_late_reply`), whose WeChat sender keeps to the 48-hour window, the limits and retries."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.text import render_response
-from bot.channels.wechat.api import WeChatApi, WeChatApiError
-from bot.replies import Response
+from bot.channels.wechat import CHANNEL
+from bot.delivery import outbox
+from bot.replies import Attachment, Reply, Response, shown_on
+from storage.models import DeliveryPriority
 
-log = logging.getLogger(__name__)
 # WeChat shows "该公众号暂时无法提供服务" for a longer passive reply and refuses a longer
 # customer-service text (45002).
 MAX_TEXT_BYTES = 2048
@@ -20,7 +24,15 @@ PARAGRAPH = "\n\n"
 def texts_for(response: Response, locale: str) -> list[str]:
     """A passive reply carries one message, so the replies are joined into one text; only what
     does not fit WeChat's limit becomes further texts, which go out after it."""
-    return split_bytes(PARAGRAPH.join(render_response(response, locale)), MAX_TEXT_BYTES)
+    shown = replace(response, replies=[shown_on(reply, CHANNEL) for reply in response.replies])
+    return split_bytes(PARAGRAPH.join(render_response(shown, locale)), MAX_TEXT_BYTES)
+
+
+def photos_of(response: Response) -> list[Attachment]:
+    """The photos WeChat can show (bytes, or an image a person sent on WeChat); they follow the
+    text as image messages. Another channel's photo is a note in the text (texts_for)."""
+    shown = (shown_on(reply, CHANNEL) for reply in response.replies)
+    return [reply.attachment for reply in shown if reply.attachment is not None and reply.attachment.kind == "photo"]
 
 
 def split_bytes(text: str, limit: int) -> list[str]:
@@ -41,16 +53,16 @@ def split_bytes(text: str, limit: int) -> list[str]:
     return [part.strip("\n") for part in parts if part.strip()]
 
 
-async def send_late_reply(api: WeChatApi, openid: str, texts: Sequence[str]) -> None:
-    """Send, through the customer-service API, what missed the passive reply: a reply that took
-    longer than WeChat waits, or the parts of a long one after the first.
-
-    For now a direct call, once, after the update's transaction committed. The durable outbox
-    will take this over (retries, the 48-hour window, waiting rows); its sender calls
-    `WeChatApi.send_text`, which raises the typed errors it needs."""
-    for text in texts:
-        try:
-            await api.send_text(openid, text)
-        except WeChatApiError as error:
-            log.warning("a late reply to %s was not delivered: %s", openid, error)
-            return
+async def queue_late_reply(
+    session: AsyncSession, openid: str, person_id: int | None, texts: Sequence[str], photos: Sequence[Attachment]
+) -> None:
+    """What missed the passive reply (a reply later than WeChat waits, the parts of a long one
+    after the first, its photos), through the outbox ahead of bulk messages. The texts, already
+    in the person's language, go as one message so that they arrive in order; each further photo
+    is a message of its own."""
+    if not texts and not photos:
+        return
+    first, *others = photos or [None]
+    to = [outbox.Recipient(CHANNEL, openid, person_id)]
+    for reply in [Reply(PARAGRAPH.join(texts), attachment=first), *(Reply("", attachment=photo) for photo in others)]:
+        await outbox.enqueue(session, to, reply, source=f"reply:{openid}", priority=DeliveryPriority.personal)

@@ -1,42 +1,55 @@
 """From a message WeChat pushed to what the bot answers, in one transaction.
 
 As for Telegram (handlers/middlewares.py): the message's key is claimed in processed_updates,
-the person found, the flow run and the options remembered, then the transaction commits; only
-then is anything said. WeChat sends a message again when it had no answer within 5 seconds, so a
+the person found, the flow run and the options remembered, what waited for the person outside
+WeChat's 48-hour window released, and a reply later than WeChat waits put in the outbox; then
+the transaction commits, and only then is anything said. WeChat sends a message again when it had no answer within 5 seconds, so a
 key already claimed is answered with nothing, and a crash before the commit leaves it unclaimed
 for the next try.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wechatpy.events import BaseEvent, ClickEvent, ScanEvent, SubscribeEvent, SubscribeScanEvent
-from wechatpy.messages import BaseMessage, TextMessage
+from wechatpy.messages import BaseMessage, ImageMessage, TextMessage
 
 from bot.channels.wechat import CHANNEL, TRAITS
-from bot.channels.wechat.delivery import texts_for
+from bot.channels.wechat.delivery import photos_of, queue_late_reply, texts_for
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
 from bot.i18n import translate
-from bot.replies import Response
+from bot.delivery import outbox
+from bot.replies import WECHAT_FILE_PREFIX, Attachment, Response
 from bot.services import people
 from handlers.errors import APOLOGY
 from storage.models import Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
 Action = Callable[[Turn], Awaitable[Response]]
+# Time kept for the commit when deciding whether a reply can still be the passive one.
+COMMIT_MARGIN_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
 class Outcome:
     openid: str
-    texts: list[str]  # the first is the passive reply; the others follow it
+    person_id: int | None  # None when the message failed before the person was known
+    texts: list[str]  # the first is the passive reply; the others follow it through the outbox
+    photos: list[Attachment] = field(default_factory=list)  # they follow the texts
+    queued: bool = False  # too late for the passive reply: all of it is in the outbox already
+
+    @property
+    def rest(self) -> bool:
+        """Something follows the passive reply."""
+        return len(self.texts) > 1 or bool(self.photos)
 
 
 def action_for(message: BaseMessage) -> Action | None:
@@ -44,6 +57,10 @@ def action_for(message: BaseMessage) -> Action | None:
     opened, an unfollow, a location report, a template delivery receipt)."""
     if isinstance(message, TextMessage):
         return lambda turn: dispatch.on_text(turn, message.content or "")
+    if isinstance(message, ImageMessage):
+        # A photo step (a notice's picture) keeps the MediaId, which WeChat lets the bot send
+        # again (for three days); marked as WeChat's, so Telegram is never handed it.
+        return lambda turn: dispatch.on_photo(turn, WECHAT_FILE_PREFIX + str(message.media_id), "")
     if isinstance(message, (SubscribeScanEvent, ScanEvent)):
         # The stairwell's QR code carries the building's invite code: joining as by "/start CODE".
         return lambda turn: dispatch.on_text(turn, "/start " + (message.scene_id or ""))
@@ -54,7 +71,7 @@ def action_for(message: BaseMessage) -> Action | None:
         return lambda turn: dispatch.on_text(turn, "/" + (message.key or ""))
     if isinstance(message, BaseEvent):
         return None
-    return _unreadable  # an image, a voice message, a location, a link ...
+    return _unreadable  # a voice message, a location, a link ...
 
 
 async def _unreadable(turn: Turn) -> Response:
@@ -78,8 +95,10 @@ class UpdateHandler:
         self.default_locale = default_locale
         self.timezone = timezone
 
-    async def handle(self, message: BaseMessage, action: Action) -> Outcome | None:
-        """The texts to answer with, after the commit; None when the message was handled before."""
+    async def handle(self, message: BaseMessage, action: Action, deadline: float | None = None) -> Outcome | None:
+        """What to answer with, after the commit; None when the message was handled before.
+        Past `deadline` (the event loop's clock), WeChat no longer waits for the passive reply:
+        the reply goes into the outbox in this same transaction."""
         key = update_key(message)
         locale = self.default_locale
         try:
@@ -93,12 +112,17 @@ class UpdateHandler:
                 locale = turn.locale
                 response = await action(turn)
                 await turn.remember_options(response)
+                await outbox.release_waiting(session, turn.person.id, CHANNEL, message.source)
+                outcome = Outcome(message.source, turn.person.id, texts_for(response, turn.locale), photos_of(response))
+                if deadline is not None and asyncio.get_running_loop().time() >= deadline - COMMIT_MARGIN_SECONDS:
+                    await queue_late_reply(session, outcome.openid, outcome.person_id, outcome.texts, outcome.photos)
+                    outcome = Outcome(outcome.openid, outcome.person_id, [], queued=True)
                 await session.commit()
         except Exception:
             # Rolled back, claim included: nothing half-done was saved. Apologise, never stay silent.
             log.exception("WeChat message %s failed", key)
-            return Outcome(message.source, [translate(locale, APOLOGY)])
-        return Outcome(message.source, texts_for(response, turn.locale))
+            return Outcome(message.source, None, [translate(locale, APOLOGY)])
+        return outcome
 
     async def _turn(self, session: AsyncSession, openid: str) -> Turn:
         # WeChat says nothing of the person's language: their own choice, else the deployment's.
