@@ -18,7 +18,7 @@ from bot.conversations.registry import BY_NAME, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
 
-STALE_OPTION = L("This button is no longer valid. Send /help to start again.")
+STALE_OPTION = L("This choice is no longer valid. Send /help to start again.")
 
 
 def folded(text: str) -> str:

@@ -52,7 +52,7 @@ async def lang(turn: Turn, args: str = "") -> Response:
 async def language_chosen(turn: Turn, payload: LanguageChoice) -> Response:
     locale = normalize_locale(payload.locale)
     if locale is None:
-        return Response.refusal(L("This button is no longer valid. Send /help to start again."))
+        return Response.refusal(L("This choice is no longer valid. Send /help to start again."))
     return await _switch(turn, locale, replace=True)
 
 
