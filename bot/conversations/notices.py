@@ -149,7 +149,7 @@ async def listing(turn: Turn, args: str = "") -> Response:
     replies = []
     for item in recent:
         progress = item.progress
-        text = L(
+        text: Text = L(
             "{text}\nTo {total} chats: {sent} delivered, {failed} not delivered, {waiting} still to send, {acknowledged} received it.",
             text=item.notice.text[:60], total=item.notice.recipients, sent=progress.sent, failed=progress.failed,
             waiting=progress.pending + progress.sending, acknowledged=item.acknowledged,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.channels.text import render
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.api import (
     SYSTEM_BUSY,
@@ -39,7 +40,6 @@ from bot.channels.wechat.api import (
     WeChatApiError,
 )
 from bot.channels.wechat.delivery import MAX_TEXT_BYTES, split_bytes
-from bot.channels.text import render
 from bot.delivery.channels import DeliveryError, OutsideWindow, RateLimited, Rejected, Temporary, Unreachable
 from bot.replies import WECHAT_FILE_PREFIX, Attachment, Reply, render_text, shown_on
 

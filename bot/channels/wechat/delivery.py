@@ -62,7 +62,7 @@ async def queue_late_reply(
     is a message of its own."""
     if not texts and not photos:
         return
-    first, *others = photos or [None]
+    first, others = (photos[0], photos[1:]) if photos else (None, ())
     to = [outbox.Recipient(CHANNEL, openid, person_id)]
     for reply in [Reply(PARAGRAPH.join(texts), attachment=first), *(Reply("", attachment=photo) for photo in others)]:
         await outbox.enqueue(session, to, reply, source=f"reply:{openid}", priority=DeliveryPriority.personal)

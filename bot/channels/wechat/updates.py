@@ -25,8 +25,8 @@ from bot.channels.wechat import CHANNEL, TRAITS
 from bot.channels.wechat.delivery import photos_of, queue_late_reply, texts_for
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
-from bot.i18n import translate
 from bot.delivery import outbox
+from bot.i18n import translate
 from bot.replies import WECHAT_FILE_PREFIX, Attachment, Response
 from bot.services import people
 from handlers.errors import APOLOGY
