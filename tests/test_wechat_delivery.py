@@ -15,9 +15,9 @@ from bot.charts import bar_chart_png
 from bot.delivery import outbox
 from bot.emulator import WeChatEmulator, WeChatUser
 from bot.emulator.wechat_client import Seen
-from bot.replies import L, Attachment, Reply
+from bot.replies import Attachment, L, Reply
 from bot.services import people
-from storage.models import DeliveryPriority, DeliveryStatus, OutboxDelivery, OutboxMessage
+from storage.models import ChannelIdentity, DeliveryPriority, DeliveryStatus, OutboxDelivery, OutboxMessage
 from tests.conftest import RunningBot
 from tests.test_notices import VOLUNTEER, arrives, join
 from tests.test_wechat_conversations import wechat
@@ -193,3 +193,23 @@ async def test_a_late_reply_goes_through_the_outbox_ahead_of_bulk(start_wechat_b
         async with bot.sessionmaker() as session:
             [(source, priority)] = (await session.execute(select(OutboxMessage.source, OutboxDelivery.priority).join(OutboxDelivery))).all()
         assert (source, priority) == ("reply:oLateOutbox01", DeliveryPriority.personal)
+
+
+async def test_an_unfollowed_person_is_written_to_no_more_and_a_busy_wechat_is_tried_again(start_wechat_bot) -> None:  # type: ignore[no-untyped-def]
+    emulator = WeChatEmulator(templates={"TPL-notice-01": "社区通知（模板）"})
+    async with start_wechat_bot(emulator, wechat_templates={"notice": "TPL-notice-01"}) as bot:
+        following = await join_on_wechat(bot, "oStillHere001", "101")
+        gone = await join_on_wechat(bot, "oUnfollowed01", "102")
+        await gone.unfollow()
+        await wechat(bot).add_fault("message/custom/send", -1, "system error")  # WeChat busy once: tried again
+
+        await send_notice_from_telegram(bot)
+        assert (await seen_containing(following, "停水")).kind == "custom"
+        await eventually_status(bot, gone.openid, [DeliveryStatus.failed])  # 45015, then the template: 43004
+        await eventually_status(bot, following.openid, [DeliveryStatus.sent])
+        async with bot.sessionmaker() as session:
+            attempts = await session.scalars(select(OutboxDelivery.attempts))
+            assert sum(attempts) == 3  # one of the two was tried twice
+            identity = await session.scalar(select(ChannelIdentity).where(ChannelIdentity.external_id == gone.openid))
+            assert identity is not None and identity.unreachable_at is not None
+        assert not [s for s in await gone.seen() if "停水" in s.text]
