@@ -3,9 +3,9 @@
 As for Telegram (handlers/middlewares.py): the message's key is claimed in processed_updates,
 the person found, the flow run and the options remembered, what waited for the person outside
 WeChat's 48-hour window released, and a reply later than WeChat waits put in the outbox; then
-the transaction commits, and only then is anything said. WeChat sends a message again when it had no answer within 5 seconds, so a
-key already claimed is answered with nothing, and a crash before the commit leaves it unclaimed
-for the next try.
+the transaction commits, and only then is anything said. WeChat sends a message again when it
+had no answer within 5 seconds, so a key already claimed is answered with nothing, and a crash
+before the commit leaves it unclaimed for the next try.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ mode AES-encrypted with the EncodingAESKey).
 WeChat waits 5 seconds for the answer (the passive reply) and otherwise asks again. So the
 message is handled in a task of its own: if its reply is ready within the budget it is the
 passive reply; if not, WeChat gets "success" at once and the reply follows through the outbox
-(customer-service messages, bot/delivery/wechat.py), queued in the message's own transaction. A request whose signature does not check out
-gets 403 and changes nothing.
+(customer-service messages, bot/delivery/wechat.py), queued in the message's own transaction.
+A request whose signature does not check out gets 403 and changes nothing.
 """
 
 from __future__ import annotations
