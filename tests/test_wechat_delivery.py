@@ -136,6 +136,22 @@ async def test_a_chart_reaches_a_wechat_user_as_an_image_and_a_telegram_photo_as
     assert len([s for s in await resident.seen() if s.image]) == 1  # a Telegram file id is never sent to WeChat
 
 
+async def test_a_photo_taken_on_telegram_reaches_a_wechat_resident_as_a_picture(wechat_bot: RunningBot) -> None:
+    """A volunteer on Telegram sends a notice with a photo: WeChat cannot send Telegram's file id,
+    so the sender fetches the photo from Telegram and uploads it to WeChat."""
+    resident = await join_on_wechat(wechat_bot, "oTelegramPic1", "101")
+    volunteer = wechat_bot.client.user(VOLUNTEER, "张党员")
+    [audiences] = await volunteer.send("发通知")
+    await volunteer.press("通化街社区的居民", audiences)
+    [preview] = await volunteer.send_photo("stairwell, freshly painted", caption="楼道刷漆，请勿靠墙。")
+    await volunteer.press("立即发送", preview)
+
+    words = await seen_containing(resident, "楼道刷漆")
+    image = await seen_containing_image(resident)
+    assert words.kind == image.kind == "custom" and "无法显示" not in words.text
+    assert wechat_bot.wechat is not None and wechat_bot.wechat.media[image.image or ""] == b"stairwell, freshly painted"
+
+
 async def seen_containing_image(user: WeChatUser, timeout: float = 10.0) -> Seen:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

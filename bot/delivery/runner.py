@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.delivery.channels import ChannelSender
 from bot.delivery.limits import Limiter, create_limiter
 from bot.delivery.sender import Sender
-from bot.delivery.telegram import TelegramSender, delivery_bot
+from bot.delivery.telegram import TelegramSender, delivery_bot, file_fetcher
 from bot.delivery.wechat import WeChatSender
 
 
@@ -46,8 +46,11 @@ def start_sender(settings: Settings, sessionmaker: async_sessionmaker[AsyncSessi
 
 
 def start_wechat_sender(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], api: WeChatApi) -> RunningSender:
-    """WeChat's sender, on the channel's API client (one token for the whole process)."""
-    return _start(settings, sessionmaker, WeChatSender(api, settings.wechat_templates, settings.timezone), None)
+    """WeChat's sender, on the channel's API client (one token for the whole process); with a
+    Bot to fetch photos taken on Telegram where Telegram is configured too."""
+    bot = delivery_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url) if settings.bot_token else None
+    channel = WeChatSender(api, settings.wechat_templates, settings.timezone, file_fetcher(bot) if bot else None)
+    return _start(settings, sessionmaker, channel, bot.session.close if bot else None)
 
 
 def _start(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,3 +73,18 @@ class TelegramSender:
             raise Temporary(error.message) from error
         except TelegramAPIError as error:  # server errors, and anything Telegram may add
             raise Temporary(f"{type(error).__name__}: {error.message}") from error
+
+
+def file_fetcher(bot: Bot) -> Callable[[str], Awaitable[bytes]]:
+    """A Telegram file's bytes by its file id (getFile, then the download), for a channel that
+    cannot send Telegram's file ids (WeChat)."""
+
+    async def fetch(file_id: str) -> bytes:
+        file = await bot.get_file(file_id)
+        if file.file_path is None:
+            raise ValueError(f"Telegram gave no path for {file_id}")
+        content = await bot.download_file(file.file_path)
+        assert content is not None  # without a destination aiogram returns the bytes read
+        return content.read()
+
+    return fetch

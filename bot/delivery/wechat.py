@@ -16,6 +16,11 @@ prefix, "notice" for "notice:17"):
 So the template's body reads {{title.DATA}} {{content.DATA}} {{time.DATA}}. A template message
 carries no numbered options: the person writes to the account to answer, which also releases
 anything else waiting for them.
+
+Photos go as image messages after the text: bytes (a chart) are uploaded as temporary media, an
+image a person sent on WeChat is sent by its MediaId, and a photo taken on Telegram is fetched
+from Telegram and uploaded where the deployment runs Telegram too; otherwise the text carries a
+note that a photo came with it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -54,28 +59,44 @@ INVALID_OPENID = 40003
 RATE_LIMITS = {45009: 600.0, 45011: 60.0}
 
 
+FetchFile = Callable[[str], Awaitable[bytes]]
+
+
 @dataclass(frozen=True)
 class WeChatMessage:
     texts: list[str]  # customer-service texts, each within WeChat's size limit
-    image: Attachment | None  # bytes to upload, or a WeChat file id (an image a person sent)
+    image: Attachment | None  # bytes to upload, WeChat's file id (an image a person sent), or Telegram's
+    # The texts with a note that a photo came with them, for when the photo cannot be had.
+    noted_texts: list[str]
     template: tuple[str, dict[str, str]] | None  # the template id and data, when this kind has one
 
 
 class WeChatSender:
+    """`telegram_file` fetches a Telegram file's bytes (where Telegram is configured too), so that
+    a photo taken on Telegram (a grid worker's answer) reaches a WeChat resident as a picture;
+    without it, or when the fetch fails, they get the text with a note."""
+
     channel = CHANNEL
 
-    def __init__(self, api: WeChatApi, templates: Mapping[str, str], timezone: str) -> None:
+    def __init__(self, api: WeChatApi, templates: Mapping[str, str], timezone: str, telegram_file: FetchFile | None = None) -> None:
         self.api = api
         self.templates = templates
         self.timezone = ZoneInfo(timezone)
-        self._uploads: dict[str, tuple[str, float]] = {}  # sha1 of the bytes → media_id, uploaded at
+        self.telegram_file = telegram_file
+        self._uploads: dict[str, tuple[str, float]] = {}  # the picture's key → media_id, uploaded at
 
     def render(self, reply: Reply, locale: str, source: str) -> WeChatMessage:
-        reply = shown_on(reply, self.channel)
+        noted = shown_on(reply, self.channel)  # another channel's photo as a note
         image = reply.attachment if reply.attachment is not None and reply.attachment.kind == "photo" else None
+        if image is not None and not self._can_send(image):
+            reply, image = noted, None
         template_id = self.templates.get(source.split(":", 1)[0])
-        template = (template_id, self._template_data(reply, locale)) if template_id else None
-        return WeChatMessage(split_bytes(render(reply, locale), MAX_TEXT_BYTES), image, template)
+        template = (template_id, self._template_data(noted, locale)) if template_id else None
+        return WeChatMessage(_texts(reply, locale), image, _texts(noted, locale), template)
+
+    def _can_send(self, image: Attachment) -> bool:
+        """Bytes and WeChat's own file ids always; Telegram's when they can be fetched."""
+        return image.file_channel in (None, self.channel) or (image.file_channel == "telegram" and self.telegram_file is not None)
 
     def _template_data(self, reply: Reply, locale: str) -> dict[str, str]:
         text = render_text(reply.text, locale)
@@ -95,26 +116,41 @@ class WeChatSender:
             raise delivery_error(error) from error
 
     async def _customer_service(self, openid: str, rendered: WeChatMessage) -> None:
-        """The texts, then the picture. A message of several parts that fails after the first is
+        """The picture is made ready first (uploaded, or fetched from Telegram and uploaded), then
+        the texts go, then the picture. A message of several parts that fails after the first is
         sent whole again later: the person may read the first part twice, never miss one."""
-        for text in rendered.texts:
+        media_id = await self._media_id(rendered.image) if rendered.image is not None else None
+        for text in rendered.texts if media_id is not None or rendered.image is None else rendered.noted_texts:
             await self.api.send_text(openid, text)
-        if rendered.image is not None:
-            await self.api.send_image(openid, await self._media_id(rendered.image))
+        if media_id is not None:
+            await self.api.send_image(openid, media_id)
 
-    async def _media_id(self, image: Attachment) -> str:
-        if image.file_id is not None:  # shown_on let only WeChat's own file ids through
-            return image.file_id.removeprefix(WECHAT_FILE_PREFIX)
-        content = image.content or b""
-        key = hashlib.sha1(content).hexdigest()
+    async def _media_id(self, image: Attachment) -> str | None:
+        """WeChat's id of the picture; None when a Telegram photo could not be fetched."""
+        if image.file_channel == self.channel:
+            return (image.file_id or "").removeprefix(WECHAT_FILE_PREFIX)
+        key = "telegram:" + image.file_id if image.file_id is not None else hashlib.sha1(image.content or b"").hexdigest()
         kept = self._uploads.get(key)
         if kept is not None and time.time() - kept[1] < UPLOAD_KEPT_SECONDS:
             return kept[0]
-        media_id = await self.api.upload_image(content, image.filename)
+        content = image.content
+        if image.file_id is not None:
+            content = await self._from_telegram(image.file_id)
+            if content is None:
+                return None
+        media_id = await self.api.upload_image(content or b"", "photo.jpg" if image.file_id else image.filename)
         if len(self._uploads) >= UPLOADS_KEPT:
             del self._uploads[next(iter(self._uploads))]
         self._uploads[key] = (media_id, time.time())
         return media_id
+
+    async def _from_telegram(self, file_id: str) -> bytes | None:
+        assert self.telegram_file is not None  # render() kept Telegram's photos only with a way to fetch them
+        try:
+            return await self.telegram_file(file_id)
+        except Exception as error:  # noqa: BLE001 - whatever Telegram answers, the person still gets the text
+            log.warning("the Telegram photo %s could not be fetched for WeChat: %s", file_id, error)
+            return None
 
 
 def delivery_error(error: WeChatApiError) -> DeliveryError:
@@ -126,6 +162,10 @@ def delivery_error(error: WeChatApiError) -> DeliveryError:
     if isinstance(error, InvalidAccessToken) or error.errcode == SYSTEM_BUSY:
         return Temporary(str(error))  # the token was refreshed once already; the network, WeChat busy
     return Rejected(str(error))
+
+
+def _texts(reply: Reply, locale: str) -> list[str]:
+    return split_bytes(render(reply, locale), MAX_TEXT_BYTES)
 
 
 def _cut(text: str, limit: int) -> str:

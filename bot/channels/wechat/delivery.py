@@ -5,14 +5,13 @@ limit, and its photos; and the one way anything goes out after the passive answe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.text import render_response
 from bot.channels.wechat import CHANNEL
 from bot.delivery import outbox
-from bot.replies import Attachment, Reply, Response, shown_on
+from bot.replies import Attachment, Reply, Response
 from storage.models import DeliveryPriority
 
 # WeChat shows "该公众号暂时无法提供服务" for a longer passive reply and refuses a longer
@@ -24,15 +23,13 @@ PARAGRAPH = "\n\n"
 def texts_for(response: Response, locale: str) -> list[str]:
     """A passive reply carries one message, so the replies are joined into one text; only what
     does not fit WeChat's limit becomes further texts, which go out after it."""
-    shown = replace(response, replies=[shown_on(reply, CHANNEL) for reply in response.replies])
-    return split_bytes(PARAGRAPH.join(render_response(shown, locale)), MAX_TEXT_BYTES)
+    return split_bytes(PARAGRAPH.join(render_response(response, locale)), MAX_TEXT_BYTES)
 
 
 def photos_of(response: Response) -> list[Attachment]:
-    """The photos WeChat can show (bytes, or an image a person sent on WeChat); they follow the
-    text as image messages. Another channel's photo is a note in the text (texts_for)."""
-    shown = (shown_on(reply, CHANNEL) for reply in response.replies)
-    return [reply.attachment for reply in shown if reply.attachment is not None and reply.attachment.kind == "photo"]
+    """The response's photos: they follow the text through the outbox, whose WeChat sender
+    uploads them (or says in a note that a photo came, when it cannot have it)."""
+    return [reply.attachment for reply in response.replies if reply.attachment is not None and reply.attachment.kind == "photo"]
 
 
 def split_bytes(text: str, limit: int) -> list[str]:
