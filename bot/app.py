@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.categories import load_categories, with_deadlines
 from bot.channels.wechat.channel import WeChatChannel, wechat_channel
 from bot.config import Settings
-from bot.delivery.runner import RunningSender, start_sender
+from bot.delivery.runner import RunningSender, start_sender, start_wechat_sender
 from bot.i18n import load_catalogues
 from bot.routing import RoutingEngine
 from bot.scheduling import create_scheduler
@@ -82,19 +82,21 @@ def _event_isolation(settings: Settings) -> tuple[BaseStorage, BaseEventIsolatio
     return MemoryStorage(), SimpleEventIsolation()
 
 
-def create_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine) -> Dispatcher:
+def create_dispatcher(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine, wechat: WeChatChannel | None = None
+) -> Dispatcher:
     storage, isolation = _event_isolation(settings)
     # Handlers receive `routing` (and `settings`, passed at start) as keyword arguments.
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation, routing=routing)
     dispatcher.update.outer_middleware(UpdateTransaction(sessionmaker))
     dispatcher.update.outer_middleware(PersonContext(settings.default_locale, settings.timezone))
     dispatcher.include_routers(*feature_routers())
-    _register_lifecycle(dispatcher, settings, sessionmaker, routing)
+    _register_lifecycle(dispatcher, settings, sessionmaker, routing, wechat)
     return dispatcher
 
 
 def _register_lifecycle(
-    dispatcher: Dispatcher, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine
+    dispatcher: Dispatcher, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], routing: RoutingEngine, wechat: WeChatChannel | None
 ) -> None:
     scheduler = create_scheduler(settings, routing, sessionmaker)
     loading: list[asyncio.Task[None]] = []
@@ -106,9 +108,12 @@ def _register_lifecycle(
         # The model loads in the background; until it is in, the router answers from keywords.
         loading.append(asyncio.create_task(routing_updates.load_current(routing, sessionmaker)))
         scheduler.start()
+        # The outbox's senders, one per channel served: messages the bot sends on its own
+        # (bot/delivery), and on WeChat the replies that missed the passive answer.
         if bot is not None:
-            # The outbox's sender: messages the bot sends on its own (bot/delivery).
             senders.append(start_sender(settings, sessionmaker))
+        if wechat is not None:
+            senders.append(start_wechat_sender(settings, sessionmaker, wechat.api))
         # What start-up built (aiogram's and pydantic's classes, SQLAlchemy's mappers: some
         # 260,000 objects) lives as long as the process; frozen, the collector stops walking it,
         # which took 100-350 ms a time and made the slowest answers slow.
@@ -141,14 +146,16 @@ async def application(settings: Settings) -> AsyncIterator[Application]:
         sessionmaker = create_sessionmaker(engine)
         bot = create_bot(settings) if settings.bot_token is not None else None
         routing = RoutingEngine(with_deadlines(load_categories(settings.categories_file), settings.report_deadlines))
-        dispatcher = create_dispatcher(settings, sessionmaker, routing)
         try:
             async with wechat_channel(settings, sessionmaker, routing) as wechat:
-                yield Application(settings, engine, sessionmaker, bot, dispatcher, routing, wechat)
+                dispatcher = create_dispatcher(settings, sessionmaker, routing, wechat)
+                try:
+                    yield Application(settings, engine, sessionmaker, bot, dispatcher, routing, wechat)
+                finally:
+                    await dispatcher.storage.close()
         finally:
             if bot is not None:
                 await bot.session.close()
-            await dispatcher.storage.close()
     finally:
         await engine.dispose()
 

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     wechat_api_url: str = WECHAT_API_URL
     wechat_path: str = "/wechat"
     # Template ids (模板消息) per kind of message the bot sends on its own, as JSON:
-    # GONGJIAN_WECHAT_TEMPLATES='{"notice": "..."}'. The outbox's sender reads them.
+    # GONGJIAN_WECHAT_TEMPLATES='{"notice": "..."}': used outside a person's 48-hour window
+    # (the kind and the template's fields: bot/delivery/wechat.py); without one, the message
+    # waits until the person writes.
     wechat_templates: dict[str, str] = Field(default_factory=dict)
     # WeChat waits 5 seconds for the passive reply; what is not ready by then goes out through
     # the customer-service API. The rest of the 5 seconds is for the network.

@@ -203,7 +203,7 @@ class WeChatTerminal:
             await self.user.send(line)
         seen = await self.user.seen()
         for message in seen[self.shown :]:
-            print("🤖 " + message.text.replace("\n", "\n   "))
+            print("🤖 " + (message.text or f"[image {message.image}]").replace("\n", "\n   "))
         self.shown = len(seen)
         return True
 

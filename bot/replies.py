@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -79,6 +79,12 @@ class Link:
     url: str
 
 
+# A file id belongs to the channel it came from. WeChat's (an image's MediaId) carry this prefix;
+# Telegram's, which were the only ones before, carry none.
+WECHAT_FILE_PREFIX = "wechat:"
+PHOTO_NOT_SHOWN = L("(A photo came with this message, but it cannot be shown here.)")
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A photo or document: bytes to upload, or a channel's file id of something already there."""
@@ -87,6 +93,13 @@ class Attachment:
     content: bytes | None = None
     file_id: str | None = None
     filename: str = "file"
+
+    @property
+    def file_channel(self) -> str | None:
+        """The channel whose file id this is; None for bytes, which every channel can upload."""
+        if self.file_id is None:
+            return None
+        return "wechat" if self.file_id.startswith(WECHAT_FILE_PREFIX) else "telegram"
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,16 @@ class Reply:
     attachment: Attachment | None = None
     # Replace the message whose button was pressed, where the channel can edit messages.
     replace: bool = False
+
+
+def shown_on(reply: Reply, channel: str) -> Reply:
+    """The reply as `channel` can show it. Another channel's file id cannot be sent (a Telegram
+    file id means nothing to WeChat, nor a WeChat MediaId to Telegram): the text goes with a
+    note that a photo came with it, never an error."""
+    attachment = reply.attachment
+    if attachment is None or attachment.file_channel in (None, channel):
+        return reply
+    return replace(reply, text=Lines((reply.text, PHOTO_NOT_SHOWN)), attachment=None)
 
 
 @dataclass

@@ -23,11 +23,14 @@ from bot.app import application
 from bot.channels.wechat.api import InvalidAccessToken, OutsideReplyWindow, TooManyMessages, WeChatApi, open_api
 from bot.channels.wechat.delivery import MAX_TEXT_BYTES
 from bot.config import Settings
+from bot.delivery import outbox
 from bot.demo import run_demo, seed_sample, wechat_settings
 from bot.emulator import WeChatClient, WeChatEmulator, WeChatUser
 from bot.emulator.wechat_client import Seen
 from bot.emulator.wechat_server import new_aes_key
+from bot.replies import Reply
 from bot.services import people, places
+from storage.db import create_engine, create_sessionmaker
 from storage.models import ChannelIdentity, ProcessedUpdate
 from tests.conftest import REDIS_URL, RunningBot, redis_available
 from tests.test_wechat_conversations import households_of, wechat
@@ -242,8 +245,18 @@ async def test_gongjian_run_serves_wechat_alone(tmp_path: Path) -> None:
                 pass
             await asyncio.sleep(0.1)
         async with WeChatClient(emulator.base_url) as client:
-            [joined] = await client.user("oRunAlone0001").send("加入 " + sample.household_code)
-        assert "认证住户成员" in joined
+            resident = client.user("oRunAlone0001")
+            [joined] = await resident.send("加入 " + sample.household_code)
+            assert "认证住户成员" in joined
+            # WeChat alone has the outbox's sender too: what the bot sends on its own arrives.
+            engine = create_engine(database_url)
+            async with create_sessionmaker(engine).begin() as session:
+                person = await people.find_person(session, people.WECHAT, resident.openid)
+                assert person is not None
+                await outbox.enqueue(session, await outbox.recipients(session, [person.id]), Reply("周六上午停电检修"), source="notice:0")
+            await engine.dispose()
+            [_, notice] = await resident.seen(at_least=2)
+            assert (notice.kind, notice.text) == ("custom", "周六上午停电检修")
     finally:
         process.terminate()
         _, stderr = await process.communicate()

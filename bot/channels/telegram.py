@@ -14,7 +14,7 @@ from aiogram.utils.formatting import Bold, Text
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.conversations.turn import ChannelTraits
-from bot.replies import Reply, Response, render_text
+from bot.replies import Reply, Response, render_text, shown_on
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -50,6 +50,7 @@ def _is_not_modified(error: TelegramBadRequest) -> bool:
 
 
 async def send(bot: Bot, chat_id: int | str, reply: Reply, locale: str, *, edit: Message | None = None) -> None:
+    reply = shown_on(reply, CHANNEL)
     await send_rendered(bot, chat_id, reply, message_kwargs(reply, locale), edit=edit)
 
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 import unicodedata
 
 from bot.conversations import groups
-from bot.conversations.feature import Command, Where
+from bot.conversations.feature import STALE_CHOICE, Command, Where
 from bot.conversations.payloads import CommandChoice, Payload
 from bot.conversations.registry import BY_NAME, FREE_TEXT_FLOWS, LOCATION_FLOWS, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
-
-STALE_OPTION = L("This button is no longer valid. Send /help to start again.")
 
 
 def folded(text: str) -> str:
@@ -72,7 +70,7 @@ async def on_payload(turn: Turn, data: str) -> Response:
         return await run(turn, BY_NAME[payload.name], "")
     flow = PAYLOAD_FLOWS.get(type(payload)) if payload is not None else None
     if flow is None:
-        return Response.refusal(STALE_OPTION)
+        return Response.refusal(STALE_CHOICE)
     return await flow(turn, payload)
 
 

@@ -13,8 +13,11 @@ from typing import Any
 from bot.conversations.payloads import Payload
 from bot.conversations.turn import Turn
 from bot.i18n import N_
-from bot.replies import Response
+from bot.replies import L, Response
 from storage.models import Role
+
+# The answer to an option that no longer applies (pressed twice, from an old menu, or forged).
+STALE_CHOICE = L("This choice is no longer valid. Send /help to start again.")
 
 TextFlow = Callable[[Turn, str], Awaitable[Response]]
 PhotoFlow = Callable[[Turn, str, str], Awaitable[Response]]  # the channel's file id, and the caption

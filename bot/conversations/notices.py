@@ -8,22 +8,21 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import AcknowledgeNotice, CancelNotice, NoticeAction, NoticeTo
 from bot.conversations.turn import Turn
 from bot.conversations.when import parse_time
 from bot.i18n import N_
-from bot.replies import Attachment, L, Lines, Option, Reply, Response, Text
+from bot.replies import Attachment, L, Lines, Lplural, Option, Reply, Response, Text
 from bot.services import notices
 from bot.services.errors import DomainError
 from storage.models import Audience, Notice, Role, utcnow
 
-WRITING = "notices.text"  # data: audience, target_id
+WRITING = "notices.text"  # data: audience, target_id, and a photo sent before the words
 CONFIRMING = "notices.confirm"  # data: audience, target_id, text, photo
 SCHEDULING = "notices.when"  # data: as CONFIRMING
 AUDIENCE_CODES = {Audience.residents: 1, Audience.building_leaders: 2, Audience.group_chat: 3}
 SEND_NOW, SEND_LATER, DISCARD = 1, 2, 3
-STALE = L("This button is no longer valid. Send /help to start again.")
 
 
 def recipient_message(notice: Notice, author: str) -> Reply:
@@ -44,7 +43,7 @@ async def start(turn: Turn, args: str = "") -> Response:
 async def audience_chosen(turn: Turn, payload: NoticeTo) -> Response:
     audience = next((a for a, code in AUDIENCE_CODES.items() if code == payload.audience), None)
     if audience is None:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     try:
         choice = await notices.choose(turn.session, turn.actor, audience, payload.target_id)
     except DomainError as error:
@@ -54,7 +53,9 @@ async def audience_chosen(turn: Turn, payload: NoticeTo) -> Response:
 
 
 async def text_written(turn: Turn, text: str) -> Response:
-    return await _preview(turn, text, None)
+    _, data = await turn.step()
+    photo = data.get("photo")  # sent before the words (WeChat's photos carry no caption)
+    return await _preview(turn, text, str(photo) if photo else None)
 
 
 async def photo_sent(turn: Turn, file_id: str, caption: str) -> Response:
@@ -68,6 +69,9 @@ async def _choice(turn: Turn, data: dict[str, object]) -> notices.AudienceChoice
 async def _preview(turn: Turn, text: str, photo: str | None) -> Response:
     _, data = await turn.step()
     if not text.strip():
+        if photo:  # a photo alone: kept, and the words asked for
+            await turn.set_step(WRITING, **{**data, "photo": photo})
+            return Response.of(Reply(L("The photo is kept. Now write the words of the notice.")))
         return Response.of(Reply(L("The notice needs some words. Write them now.")))
     if len(text) > notices.MAX_TEXT_LENGTH:
         return Response.of(Reply(L("That is too long for one notice ({limit} characters at most). Please shorten it.", limit=notices.MAX_TEXT_LENGTH)))
@@ -80,7 +84,7 @@ async def _preview(turn: Turn, text: str, photo: str | None) -> Response:
     if count == 0:
         await turn.clear()
         return Response.of(Reply(L("No one there can receive notices yet: nobody has joined the bot. Send /notice to choose others.")))
-    await turn.set_step(CONFIRMING, **data, text=text, photo=photo)
+    await turn.set_step(CONFIRMING, **{**data, "text": text, "photo": photo})
     options = (
         Option(L("Send now"), NoticeAction(SEND_NOW).pack()),
         Option(L("Send at a set time"), NoticeAction(SEND_LATER).pack()),
@@ -93,7 +97,7 @@ async def _preview(turn: Turn, text: str, photo: str | None) -> Response:
 async def action_chosen(turn: Turn, payload: NoticeAction) -> Response:
     step, data = await turn.step()
     if step != CONFIRMING:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     if payload.action == DISCARD:
         await turn.clear()
         return Response.of(Reply(L("Discarded; nothing was sent."), replace=True))
@@ -101,7 +105,7 @@ async def action_chosen(turn: Turn, payload: NoticeAction) -> Response:
         await turn.set_step(SCHEDULING, **data)
         return Response.of(Reply(L("When should it go out? For example: 明天 9:00, 11-28 18:30, or 2026-12-01 08:00."), replace=True))
     if payload.action != SEND_NOW:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     return await _send(turn, data, None)
 
 
@@ -144,11 +148,18 @@ async def listing(turn: Turn, args: str = "") -> Response:
     replies = []
     for item in recent:
         progress = item.progress
-        text = L(
+        text: Text = L(
             "{text}\nTo {total} chats: {sent} delivered, {failed} not delivered, {waiting} still to send, {acknowledged} received it.",
             text=item.notice.text[:60], total=item.notice.recipients, sent=progress.sent, failed=progress.failed,
-            waiting=progress.pending + progress.sending + progress.waiting, acknowledged=item.acknowledged,
+            waiting=progress.pending + progress.sending, acknowledged=item.acknowledged,
         )
+        if progress.waiting:
+            # WeChat lets the bot write only within 48 hours of a person's last message.
+            text = Lines((text, Lplural(
+                "{n} person on WeChat gets it when they next write to the account.",
+                "{n} people on WeChat get it when they next write to the account.",
+                progress.waiting,
+            )))
         options = () if progress.finished else (Option(L("Cancel the rest"), CancelNotice(item.notice.id).pack()),)
         replies.append(Reply(text, options=options))
     return Response(replies)

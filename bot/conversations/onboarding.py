@@ -22,7 +22,7 @@ MAX_CODE_LENGTH = 64
 MAX_ROOM_LENGTH = 50
 ROOMS_PER_PAGE = 40  # Telegram shows at most 100 buttons; 40 fit a phone screen
 ROOMS_PER_ROW = 4
-STALE = L("This button is no longer valid. Send /start with your invite code again.")
+STALE = L("This choice is no longer valid. Send /start with your invite code again.")
 
 
 async def start(turn: Turn, code: str) -> Response:
@@ -65,7 +65,7 @@ async def _ask_for_unit_or_room(turn: Turn, invite: invites.BuildingInvite) -> R
     if len(units) == 1:
         await turn.update_data(unit_id=units[0][0])
         rooms = await _rooms_reply(turn, units[0][0], 1)
-        text = L("You are joining {where}. Which room do you live in? Press it, or type the room number.", where=where)
+        text = L("You are joining {where}. Which room do you live in? Choose it, or type the room number.", where=where)
         return Response.of(Reply(text, options=rooms.options, columns=ROOMS_PER_ROW))
     text = L("You are joining {where}. Which unit do you live in?", where=where)
     return Response.of(Reply(text, options=_unit_options(units), columns=3))
@@ -85,7 +85,7 @@ async def _rooms_reply(turn: Turn, unit_id: int, page: int) -> Reply:
         options.append(Option(L("◀ Previous"), RoomPage(unit_id, page - 1).pack()))
     if page < pages:
         options.append(Option(L("Next ▶"), RoomPage(unit_id, page + 1).pack()))
-    return Reply(L("Which room do you live in? Press it, or type the room number."), options=tuple(options), columns=ROOMS_PER_ROW, replace=True)
+    return Reply(L("Which room do you live in? Choose it, or type the room number."), options=tuple(options), columns=ROOMS_PER_ROW, replace=True)
 
 
 async def _building_in_progress(turn: Turn) -> int | None:
@@ -128,7 +128,7 @@ async def typed_room(turn: Turn, text: str) -> Response:
     if len(matches) > 1:
         units = await places.units_of_building(turn.session, data["building_id"])
         return Response.of(Reply(L("Room {room} exists in several units. Which unit do you live in?", room=room), options=_unit_options(units), columns=3))
-    return Response.of(Reply(L("There is no room {room} in this building. Please check the number, or press your room above.", room=room)))
+    return Response.of(Reply(L("There is no room {room} in this building. Please check the number, or choose your room above.", room=room)))
 
 
 async def _join(turn: Turn, household_id: int, *, replace: bool = False) -> Response:

@@ -3,7 +3,7 @@ language (/lang, 语言)."""
 
 from __future__ import annotations
 
-from bot.conversations.feature import Command, Feature, MenuSection, Where
+from bot.conversations.feature import STALE_CHOICE, Command, Feature, MenuSection, Where
 from bot.conversations.onboarding import address_text
 from bot.conversations.payloads import LanguageChoice
 from bot.conversations.turn import Turn
@@ -52,7 +52,7 @@ async def lang(turn: Turn, args: str = "") -> Response:
 async def language_chosen(turn: Turn, payload: LanguageChoice) -> Response:
     locale = normalize_locale(payload.locale)
     if locale is None:
-        return Response.refusal(L("This button is no longer valid. Send /help to start again."))
+        return Response.refusal(STALE_CHOICE)
     return await _switch(turn, locale, replace=True)
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import (
     FaqAdd,
     FaqDelete,
@@ -45,7 +45,6 @@ FAQ_ANSWER = "questions.faq_answer"  # data: as FAQ_QUESTION
 KINDS = {1: "faq", 2: "answer"}
 ADD_DETAILS, WITHDRAW, SOLVED = 1, 2, 3
 ANSWER, TRANSFER, CLOSE, MAKE_FAQ, TO_ADMINS = 1, 2, 3, 4, 5
-STALE = L("This button is no longer valid. Send /help to start again.")
 SHORT = 40  # characters of a question quoted in a button or a list
 
 
@@ -140,7 +139,7 @@ def _suggestions_reply(found: list[Candidate]) -> Reply:
 async def helped(turn: Turn, payload: QuestionHelped) -> Response:
     step, data = await turn.step()
     if step != CHOOSING or payload.kind not in KINDS:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     try:
         await questions.self_served(turn.session, turn.person.id, str(data["text"]), KINDS[payload.kind], payload.entry_id)
     except DomainError as error:
@@ -152,7 +151,7 @@ async def helped(turn: Turn, payload: QuestionHelped) -> Response:
 async def to_person(turn: Turn, payload: QuestionToPerson) -> Response:
     step, data = await turn.step()
     if step != CHOOSING:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     return await _queue(turn, str(data["text"]))
 
 
@@ -216,7 +215,7 @@ async def resident_action(turn: Turn, payload: QuestionAction) -> Response:
             return Response.of(_rating_request(question))
     except DomainError as error:
         return Response.refusal(error.text())
-    return Response.refusal(STALE)
+    return Response.refusal(STALE_CHOICE)
 
 
 def _rating_request(question: Question) -> Reply:
@@ -317,7 +316,7 @@ async def worker_action(turn: Turn, payload: WorkerAction) -> Response:
             return await _to_admins(turn, question)
     except DomainError as error:
         return Response.refusal(error.text())
-    return Response.refusal(STALE)
+    return Response.refusal(STALE_CHOICE)
 
 
 async def _transfer_choices(turn: Turn, question: Question) -> Response:
@@ -393,7 +392,7 @@ async def faq(turn: Turn, args: str = "") -> Response:
 async def faq_add(turn: Turn, payload: FaqAdd) -> Response:
     communities = await questions.faq_communities(turn.session, turn.actor)
     if not communities:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     await turn.set_step(FAQ_QUESTION, community_id=communities[0], question="", answer="")
     return Response.of(Reply(L("Write the question.")))
 
@@ -423,7 +422,7 @@ async def faq_kept(turn: Turn, payload: FaqKeep) -> Response:
         return await faq_question_written(turn, str(data["question"]))
     if step == FAQ_ANSWER:
         return await _save_faq(turn, str(data["question"]), str(data["answer"]))
-    return Response.refusal(STALE)
+    return Response.refusal(STALE_CHOICE)
 
 
 async def _save_faq(turn: Turn, question: str, answer: str) -> Response:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.categories import OTHER, Category
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import FollowUp, MyReport, ReportBuilding, ReportCategory, ReportNew, ReportOffer, ReportRating, ReportSame
 from bot.conversations.turn import Turn
 from bot.i18n import N_
@@ -32,7 +32,6 @@ OFFERED = "reports.offered"  # data: the draft (the text written outside any flo
 REOPENING = "reports.reopen"  # data: report_id
 DRAFT_STEPS = (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE, OFFERED)
 YES, NO = 1, 2
-STALE = L("This button is no longer valid. Send /help to start again.")
 # Free text shorter than this is a greeting or a slip, not a complaint.
 MIN_COMPLAINT_LENGTH = 4
 # A trained model's first proposal at least this sure (and not "other") reads as a complaint.
@@ -93,7 +92,7 @@ async def _described(turn: Turn, draft: reports.Draft, *, resumed: bool = False)
 async def building_chosen(turn: Turn, payload: ReportBuilding) -> Response:
     step, data = await turn.step()
     if step != CHOOSING_BUILDING:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     draft = reports.Draft.from_data(data)
     draft.building_id = payload.building_id  # checked in _described against the person's households
     return await _described(turn, draft)
@@ -126,7 +125,7 @@ async def category_typed(turn: Turn, text: str) -> Response:
 async def category_chosen(turn: Turn, payload: ReportCategory) -> Response:
     step, data = await turn.step()
     if step != CHOOSING_CATEGORY:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     category = categories(turn).get(payload.code)
     if category is None:
         return Response.refusal(L(reports.UNKNOWN_CATEGORY))
@@ -162,7 +161,7 @@ def _report_line(turn: Turn, report: Report) -> Text:
 async def same_chosen(turn: Turn, payload: ReportSame) -> Response:
     step, data = await turn.step()
     if step != DUPLICATE or payload.report_id not in data.get("similar", []):
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     try:
         report = await reports.act(turn.session, turn.person.id, payload.report_id, ReportAction.supported, timezone=turn.timezone)
     except DomainError as error:
@@ -176,10 +175,10 @@ async def same_chosen(turn: Turn, payload: ReportSame) -> Response:
 async def new_chosen(turn: Turn, payload: ReportNew) -> Response:
     step, data = await turn.step()
     if step != DUPLICATE:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     category = categories(turn).get(str(data.get("category")))
     if category is None:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     return await _submit(turn, reports.Draft.from_data(data), category, str(data.get("routed") or ""))
 
 
@@ -250,7 +249,7 @@ async def free_text(turn: Turn, text: str) -> Response | None:
 async def offer_answered(turn: Turn, payload: ReportOffer) -> Response:
     step, data = await turn.step()
     if step != OFFERED:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     if payload.answer == YES:
         return await _described(turn, reports.Draft.from_data(data))
     await turn.clear()
@@ -305,7 +304,7 @@ def _rating_options(report_id: int) -> tuple[Option, ...]:
 async def follow_up_answered(turn: Turn, payload: FollowUp) -> Response:
     action = {FollowUp.SOLVED: ReportAction.confirmed, FollowUp.NOT_YET: ReportAction.reopened}.get(payload.answer)
     if action is None:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     try:
         if action is ReportAction.reopened:
             await reports.check(turn.session, turn.person.id, payload.report_id, action)

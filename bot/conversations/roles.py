@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import Decision, LeaderPlace, RevokeGrant, VolunteerParty, VolunteerPlace
 from bot.conversations.profile import role_name
 from bot.conversations.turn import Turn
@@ -50,7 +50,7 @@ async def volunteer(turn: Turn, args: str = "") -> Response:
 async def volunteer_party_chosen(turn: Turn, payload: VolunteerParty) -> Response:
     step, _ = await turn.step()
     if step != VOLUNTEER_PARTY or payload.answer not in (YES, NO):
-        return Response.refusal(L("This button is no longer valid. Send /help to start again."))
+        return Response.refusal(STALE_CHOICE)
     await turn.set_step(VOLUNTEER_PLACE, party_member=payload.answer == YES)
     options = await _place_options(turn, Role.volunteer, VolunteerPlace)
     return Response.of(Reply(L("Where would you like to serve?"), options=options, replace=True))
@@ -59,7 +59,7 @@ async def volunteer_party_chosen(turn: Turn, payload: VolunteerParty) -> Respons
 async def volunteer_place_chosen(turn: Turn, payload: VolunteerPlace) -> Response:
     step, data = await turn.step()
     if step != VOLUNTEER_PLACE:
-        return Response.refusal(L("This button is no longer valid. Send /help to start again."))
+        return Response.refusal(STALE_CHOICE)
     return await _apply(turn, Role.volunteer, payload.place_id, party_member=bool(data.get("party_member")))
 
 
@@ -91,7 +91,7 @@ async def decision_chosen(turn: Turn, payload: Decision) -> Response:
         await turn.set_step(REJECT_REASON, application_id=payload.application_id)
         return Response.of(Reply(L("Please write the reason for the rejection; the applicant will read it.")))
     if payload.verdict != APPROVE:
-        return Response.refusal(L("This button is no longer valid. Send /help to start again."))
+        return Response.refusal(STALE_CHOICE)
     return await _decide(turn, payload.application_id, approve=True)
 
 

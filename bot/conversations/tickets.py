@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.categories import Category
-from bot.conversations.feature import Command, Feature, Where
+from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import TicketAction, TicketCategory, TicketFilter, TicketOpen, TicketTransfer
-from bot.conversations.reports import STALE, categories, category_name, history_lines
+from bot.conversations.reports import categories, category_name, history_lines
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import Attachment, L, Lines, Option, Reply, Response, Text
@@ -109,7 +109,7 @@ async def _show(turn: Turn, report: Report) -> Response:
 
 async def action_chosen(turn: Turn, payload: TicketAction) -> Response:
     if payload.action not in TICKET_ACTIONS:
-        return Response.refusal(STALE)
+        return Response.refusal(STALE_CHOICE)
     action, question = TICKET_ACTIONS[payload.action]
     try:
         report = await reports.check(turn.session, turn.person.id, payload.report_id, action)

@@ -1,7 +1,6 @@
 """What the sender needs from a channel: render a reply in a language, send it to a chat, and
-say in the sender's terms what went wrong. Telegram's adapter is bot/delivery/telegram.py;
-WeChat's will raise the same errors (45015, outside the 48-hour window, will be a new one that
-leaves the row waiting for the person)."""
+say in the sender's terms what went wrong. Telegram's adapter is bot/delivery/telegram.py,
+WeChat's bot/delivery/wechat.py."""
 
 from __future__ import annotations
 
@@ -16,9 +15,10 @@ class ChannelSender(Protocol[Rendered]):
     # The channel's name, as in outbox_deliveries.channel and channel_identities.channel.
     channel: str
 
-    def render(self, reply: Reply, locale: str) -> Rendered:
+    def render(self, reply: Reply, locale: str, source: str) -> Rendered:
         """The reply as the channel sends it in one language; the sender renders a message once
-        per language and sends the result to every reader of that language."""
+        per language and sends the result to every reader of that language. `source` is the
+        outbox message's ("notice:17"): its kind may choose a form (WeChat's templates)."""
         ...
 
     async def send(self, chat_id: str, rendered: Rendered) -> None: ...
@@ -46,3 +46,8 @@ class Rejected(DeliveryError):
 
 class Temporary(DeliveryError):
     """A network error or a server error: try again later."""
+
+
+class OutsideWindow(DeliveryError):
+    """The channel lets the bot write to this person only after they write again (WeChat: 48
+    hours after their last message): the message waits, marked `waiting`, until they do."""

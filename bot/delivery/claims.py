@@ -36,6 +36,7 @@ class Claimed:
     attempts: int
     locale: str
     reply: Reply
+    source: str  # the outbox message's, e.g. "notice:17"
 
 
 @dataclass
@@ -50,9 +51,11 @@ class Outcomes:
     failed: list[tuple[int, str]] = field(default_factory=list)
     # Refused because the person blocked the bot (or removed it from the group).
     unreachable: list[tuple[Claimed, str]] = field(default_factory=list)
+    # Outside the channel's window: waits until the person writes (outbox.release_waiting).
+    waiting: list[tuple[int, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.sent) + len(self.later) + len(self.retry) + len(self.failed) + len(self.unreachable)
+        return len(self.sent) + len(self.later) + len(self.retry) + len(self.failed) + len(self.unreachable) + len(self.waiting)
 
     def add(self, other: Outcomes) -> None:
         self.sent += other.sent
@@ -60,6 +63,7 @@ class Outcomes:
         self.retry += other.retry
         self.failed += other.failed
         self.unreachable += other.unreachable
+        self.waiting += other.waiting
 
 
 async def claim(session: AsyncSession, channel: str, worker: str, limit: int, default_locale: str, now: datetime) -> list[Claimed]:
@@ -90,14 +94,17 @@ async def claim(session: AsyncSession, channel: str, worker: str, limit: int, de
         await session.execute(
             update(deliveries).where(deliveries.c.id.in_(ids)).values(status=DeliveryStatus.sending, claimed_by=worker, claimed_at=now)
         )
-    replies = {
-        message_id: reply_from_json(data)
-        for message_id, data in await session.execute(
-            select(OutboxMessage.id, OutboxMessage.reply).where(OutboxMessage.id.in_({row.message_id for row in rows}))
+    messages = {
+        message_id: (reply_from_json(data), source)
+        for message_id, data, source in await session.execute(
+            select(OutboxMessage.id, OutboxMessage.reply, OutboxMessage.source).where(OutboxMessage.id.in_({row.message_id for row in rows}))
         )
     }
     return [
-        Claimed(row.id, row.message_id, row.chat_id, row.person_id, row.attempts, reading_locale(row.locale, row.client_locale, default_locale), replies[row.message_id])
+        Claimed(
+            row.id, row.message_id, row.chat_id, row.person_id, row.attempts,
+            reading_locale(row.locale, row.client_locale, default_locale), *messages[row.message_id],
+        )
         for row in rows
     ]
 
@@ -142,6 +149,11 @@ async def record(session: AsyncSession, channel: str, worker: str, outcomes: Out
         await session.execute(
             row.values({**pending_again, "attempts": deliveries.c.attempts + 1, "error": bindparam("b_error")}),
             [{"b_id": i, "b_due": due, "b_error": error[:ERROR_LENGTH]} for i, due, error in outcomes.retry],
+        )
+    if outcomes.waiting:
+        await session.execute(
+            row.values(status=DeliveryStatus.waiting, claimed_by=None, claimed_at=None, error=bindparam("b_error")),
+            [{"b_id": i, "b_error": error[:ERROR_LENGTH]} for i, error in outcomes.waiting],
         )
     failed = outcomes.failed + [(held.id, error) for held, error in outcomes.unreachable]
     if failed:

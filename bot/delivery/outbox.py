@@ -125,3 +125,21 @@ async def cancel(session: AsyncSession, source: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+async def release_waiting(session: AsyncSession, person_id: int, channel: str, chat_id: str) -> int:
+    """The person wrote on this channel: what waited for them (outside WeChat's 48-hour window)
+    is pending again, to go at once. In the transaction of their message, so a message handled
+    is never without its release. Returns how many were released."""
+    result = await session.execute(
+        update(OutboxDelivery)
+        .where(
+            OutboxDelivery.person_id == person_id,  # indexed; the channel and chat narrow it to this identity
+            OutboxDelivery.channel == channel,
+            OutboxDelivery.chat_id == chat_id,
+            OutboxDelivery.status == DeliveryStatus.waiting,
+        )
+        .values(status=DeliveryStatus.pending, not_before=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import claims
-from bot.delivery.channels import ChannelSender, RateLimited, Rejected, Temporary, Unreachable
+from bot.delivery.channels import ChannelSender, OutsideWindow, RateLimited, Rejected, Temporary, Unreachable
 from bot.delivery.limits import Limiter
 from storage.models import utcnow
 
@@ -155,6 +155,8 @@ class Sender:
             self._have_rows.set()
         except Unreachable as error:
             self._outcomes.unreachable.append((row, str(error)))
+        except OutsideWindow as error:
+            self._outcomes.waiting.append((row.id, str(error)))
         except Rejected as error:
             self._outcomes.failed.append((row.id, str(error)))
         except Temporary as error:
@@ -171,7 +173,7 @@ class Sender:
         key = (row.message_id, row.locale)
         rendered = self._renders.pop(key, None)
         if rendered is None:
-            rendered = self.channel.render(row.reply, row.locale)
+            rendered = self.channel.render(row.reply, row.locale, row.source)
             if len(self._renders) >= RENDERS_KEPT:
                 del self._renders[next(iter(self._renders))]  # the least recently used
         self._renders[key] = rendered

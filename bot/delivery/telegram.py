@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from aiogram.types import Message
 
 from bot.channels import telegram
 from bot.delivery.channels import RateLimited, Rejected, Temporary, Unreachable
-from bot.replies import Reply
+from bot.replies import Reply, shown_on
 from bot.telegram_requests import SplitLongMessages
 
 
@@ -55,7 +56,8 @@ class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    def render(self, reply: Reply, locale: str) -> TelegramMessage:
+    def render(self, reply: Reply, locale: str, source: str) -> TelegramMessage:
+        reply = shown_on(reply, self.channel)
         return TelegramMessage(reply, telegram.message_kwargs(reply, locale))
 
     async def send(self, chat_id: str, rendered: TelegramMessage) -> None:
@@ -71,3 +73,18 @@ class TelegramSender:
             raise Temporary(error.message) from error
         except TelegramAPIError as error:  # server errors, and anything Telegram may add
             raise Temporary(f"{type(error).__name__}: {error.message}") from error
+
+
+def file_fetcher(bot: Bot) -> Callable[[str], Awaitable[bytes]]:
+    """A Telegram file's bytes by its file id (getFile, then the download), for a channel that
+    cannot send Telegram's file ids (WeChat)."""
+
+    async def fetch(file_id: str) -> bytes:
+        file = await bot.get_file(file_id)
+        if file.file_path is None:
+            raise ValueError(f"Telegram gave no path for {file_id}")
+        content = await bot.download_file(file.file_path)
+        assert content is not None  # without a destination aiogram returns the bytes read
+        return content.read()
+
+    return fetch

@@ -17,6 +17,7 @@ class WeChatEmulatorError(RuntimeError):
 class Seen:
     kind: str  # passive, custom (customer-service API), template, failure
     text: str
+    image: str | None = None  # an image message's media_id
 
 
 @dataclass(frozen=True)
@@ -117,4 +118,4 @@ class WeChatUser:
         """Everything the person saw from the account; with `at_least`, wait until there is that much."""
         query = f"?at_least={at_least}&timeout={timeout}" if at_least else ""
         payload = await self.client.call("GET", f"/emulator/users/{self.openid}/messages{query}")
-        return [Seen(m["kind"], m["text"]) for m in payload["messages"]]
+        return [Seen(m["kind"], m["text"], m["image"]) for m in payload["messages"]]

@@ -5,7 +5,7 @@ API side (/cgi-bin/...): the access token, customer-service messages, template m
 parametric QR codes (and their picture), media upload and the custom menu, with WeChat's error
 codes: 40001 invalid token, 42001 expired token, 40003 unknown openid, 45015 outside the
 48-hour window, 45047 too many customer-service messages, 45002 text too long, 43004 not
-following, 40037 unknown template, 40004 wrong media type, and the menu's size limits. Errors
+following, 40037 unknown template, 40004 wrong media type, 40007 unknown media_id, and the menu's size limits. Errors
 come, as from WeChat, with HTTP 200 and an errcode; any answer can be delayed (`api_delay`).
 A new token cuts the old ones off five minutes later, as WeChat does.
 
@@ -115,6 +115,7 @@ class Seen:
     kind: str  # passive, custom (customer-service), template, failure
     text: str
     at: float = field(default_factory=time.time)
+    image: str | None = None  # an image message's media_id (its bytes are in WeChatEmulator.media)
 
 
 @dataclass
@@ -292,13 +293,21 @@ class WeChatEmulator:
             raise WeChatError(45015, "response out of time limit or subscription is canceled")
         if user.sent_since >= self.customer_service_limit:
             raise WeChatError(45047, "out of response count limit")
-        if body.get("msgtype") != "text":
+        kind = body.get("msgtype")
+        if kind == "image":
+            media_id = str((body.get("image") or {}).get("media_id") or "")
+            if media_id not in self.media:
+                raise WeChatError(40007, "invalid media_id")
+            seen = Seen("custom", "", image=media_id)
+        elif kind == "text":
+            content = str((body.get("text") or {}).get("content") or "")
+            if not content or len(content.encode()) > MAX_TEXT_BYTES:
+                raise WeChatError(45002, "content size out of limit")
+            seen = Seen("custom", content)
+        else:
             raise WeChatError(40008, "invalid message type")
-        content = str((body.get("text") or {}).get("content") or "")
-        if not content or len(content.encode()) > MAX_TEXT_BYTES:
-            raise WeChatError(45002, "content size out of limit")
         user.sent_since += 1
-        await self._show(user, Seen("custom", content))
+        await self._show(user, seen)
         return {}
 
     async def api_message_template_send(self, body: dict[str, Any], query: Any) -> dict[str, Any]:

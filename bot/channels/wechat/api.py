@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+import mimetypes
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,26 @@ class WeChatApi:
         """A customer-service text message (客服消息)."""
         await self.call("message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}})
 
+    async def send_image(self, openid: str, media_id: str) -> None:
+        """A customer-service image message: a picture uploaded with upload_image, or one the
+        person sent (its MediaId), within the three days WeChat keeps it."""
+        await self.call("message/custom/send", {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}})
+
+    async def send_template(self, openid: str, template_id: str, data: dict[str, str]) -> None:
+        """A template message (模板消息): reaches a follower outside the 48-hour window."""
+        fields = {name: {"value": value} for name, value in data.items()}
+        await self.call("message/template/send", {"touser": openid, "template_id": template_id, "data": fields})
+
+    async def upload_image(self, content: bytes, filename: str) -> str:
+        """Temporary media (临时素材, kept three days by WeChat): returns its media_id."""
+
+        def upload(token: str) -> Awaitable[dict[str, Any]]:
+            form = aiohttp.FormData()  # built per try: a form is read once
+            form.add_field("media", content, filename=filename, content_type=mimetypes.guess_type(filename)[0] or "image/png")
+            return self._request("POST", "media/upload", params={"access_token": token, "type": "image"}, data=form)
+
+        return str((await self._with_token("media/upload", upload))["media_id"])
+
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self.call("menu/create", menu)
 
@@ -91,18 +112,20 @@ class WeChatApi:
         return QrCode(result["ticket"], result["url"])
 
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST /cgi-bin/<path> with the token; a rejected token is refreshed and the call made once more."""
-        token = await self.tokens.get()
-        try:
-            return await self._post(path, body, token)
-        except InvalidAccessToken as error:
-            log.info("WeChat refused the access token (%s); refreshing it and trying %s once more", error.errcode, path)
-            return await self._post(path, body, await self.tokens.get(rejected=token))
-
-    async def _post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        """POST /cgi-bin/<path> with a JSON body and the token."""
         # Chinese as UTF-8, not \u escapes: WeChat shows escapes in menus and messages as typed.
         data = json.dumps(body, ensure_ascii=False).encode()
-        return await self._request("POST", path, params={"access_token": token}, data=data, headers={"Content-Type": "application/json; charset=utf-8"})
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        return await self._with_token(path, lambda token: self._request("POST", path, params={"access_token": token}, data=data, headers=headers))
+
+    async def _with_token(self, path: str, request: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """The request with the shared token; a rejected token is refreshed and the request made once more."""
+        token = await self.tokens.get()
+        try:
+            return await request(token)
+        except InvalidAccessToken as error:
+            log.info("WeChat refused the access token (%s); refreshing it and trying %s once more", error.errcode, path)
+            return await request(await self.tokens.get(rejected=token))
 
     async def _fetch_token(self) -> tuple[str, int]:
         params = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret}

@@ -1,5 +1,6 @@
-"""The WeChat channel of a running bot: the API client with the shared token, the webhook, and
-the replies still to be sent; or nothing, said in one line, when WeChat is not configured."""
+"""The WeChat channel of a running bot: the API client with the shared token (which the outbox's
+WeChat sender uses too), the webhook, and the replies still to be queued; or nothing, said in
+one line, when WeChat is not configured."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class WeChatChannel:
         assert settings.wechat_token is not None and settings.wechat_app_id is not None
         self.path = settings.wechat_path
         self.api = api
-        self.late = LateReplies(api)
+        self.late = LateReplies(sessionmaker)
         aes_key = settings.wechat_encoding_aes_key
         self.webhook = WeChatWebhook(
             token=settings.wechat_token.get_secret_value(),

@@ -1,16 +1,19 @@
 """What WeChat shows of a response: plain texts with numbered options, each within WeChat's size
-limit; and the one way a reply goes out after the passive answer, `send_late_reply`."""
+limit, and its photos; and the one way anything goes out after the passive answer: the outbox
+(`queue_late_reply`), whose WeChat sender keeps to the 48-hour window, the limits and retries."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
-from bot.channels.text import render_response
-from bot.channels.wechat.api import WeChatApi, WeChatApiError
-from bot.replies import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-log = logging.getLogger(__name__)
+from bot.channels.text import render_response
+from bot.channels.wechat import CHANNEL
+from bot.delivery import outbox
+from bot.replies import Attachment, Reply, Response
+from storage.models import DeliveryPriority
+
 # WeChat shows "该公众号暂时无法提供服务" for a longer passive reply and refuses a longer
 # customer-service text (45002).
 MAX_TEXT_BYTES = 2048
@@ -21,6 +24,12 @@ def texts_for(response: Response, locale: str) -> list[str]:
     """A passive reply carries one message, so the replies are joined into one text; only what
     does not fit WeChat's limit becomes further texts, which go out after it."""
     return split_bytes(PARAGRAPH.join(render_response(response, locale)), MAX_TEXT_BYTES)
+
+
+def photos_of(response: Response) -> list[Attachment]:
+    """The response's photos: they follow the text through the outbox, whose WeChat sender
+    uploads them (or says in a note that a photo came, when it cannot have it)."""
+    return [reply.attachment for reply in response.replies if reply.attachment is not None and reply.attachment.kind == "photo"]
 
 
 def split_bytes(text: str, limit: int) -> list[str]:
@@ -41,16 +50,16 @@ def split_bytes(text: str, limit: int) -> list[str]:
     return [part.strip("\n") for part in parts if part.strip()]
 
 
-async def send_late_reply(api: WeChatApi, openid: str, texts: Sequence[str]) -> None:
-    """Send, through the customer-service API, what missed the passive reply: a reply that took
-    longer than WeChat waits, or the parts of a long one after the first.
-
-    For now a direct call, once, after the update's transaction committed. The durable outbox
-    will take this over (retries, the 48-hour window, waiting rows); its sender calls
-    `WeChatApi.send_text`, which raises the typed errors it needs."""
-    for text in texts:
-        try:
-            await api.send_text(openid, text)
-        except WeChatApiError as error:
-            log.warning("a late reply to %s was not delivered: %s", openid, error)
-            return
+async def queue_late_reply(
+    session: AsyncSession, openid: str, person_id: int | None, texts: Sequence[str], photos: Sequence[Attachment]
+) -> None:
+    """What missed the passive reply (a reply later than WeChat waits, the parts of a long one
+    after the first, its photos), through the outbox ahead of bulk messages. The texts, already
+    in the person's language, go as one message so that they arrive in order; each further photo
+    is a message of its own."""
+    if not texts and not photos:
+        return
+    first, others = (photos[0], photos[1:]) if photos else (None, ())
+    to = [outbox.Recipient(CHANNEL, openid, person_id)]
+    for reply in [Reply(PARAGRAPH.join(texts), attachment=first), *(Reply("", attachment=photo) for photo in others)]:
+        await outbox.enqueue(session, to, reply, source=f"reply:{openid}", priority=DeliveryPriority.personal)

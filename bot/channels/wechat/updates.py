@@ -1,17 +1,19 @@
 """From a message WeChat pushed to what the bot answers, in one transaction.
 
 As for Telegram (handlers/middlewares.py): the message's key is claimed in processed_updates,
-the person found, the flow run and the options remembered, then the transaction commits; only
-then is anything said. WeChat sends a message again when it had no answer within 5 seconds, so a
-key already claimed is answered with nothing, and a crash before the commit leaves it unclaimed
-for the next try.
+the person found, the flow run and the options remembered, what waited for the person outside
+WeChat's 48-hour window released, and a reply later than WeChat waits put in the outbox; then
+the transaction commits, and only then is anything said. WeChat sends a message again when it
+had no answer within 5 seconds, so a key already claimed is answered with nothing, and a crash
+before the commit leaves it unclaimed for the next try.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +22,12 @@ from wechatpy.events import BaseEvent, ClickEvent, ScanEvent, SubscribeEvent, Su
 from wechatpy.messages import BaseMessage, ImageMessage, LocationMessage, TextMessage
 
 from bot.channels.wechat import CHANNEL, TRAITS
-from bot.channels.wechat.delivery import texts_for
+from bot.channels.wechat.delivery import photos_of, queue_late_reply, texts_for
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
+from bot.delivery import outbox
 from bot.i18n import translate
-from bot.replies import Response
+from bot.replies import WECHAT_FILE_PREFIX, Attachment, Response
 from bot.routing import RoutingEngine
 from bot.services import people
 from handlers.errors import APOLOGY
@@ -32,19 +35,33 @@ from storage.models import Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
 Action = Callable[[Turn], Awaitable[Response]]
+# Time kept for the commit when deciding whether a reply can still be the passive one.
+COMMIT_MARGIN_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
 class Outcome:
     openid: str
-    texts: list[str]  # the first is the passive reply; the others follow it
+    person_id: int | None  # None when the message failed before the person was known
+    texts: list[str]  # the first is the passive reply; the others follow it through the outbox
+    photos: list[Attachment] = field(default_factory=list)  # they follow the texts
+    queued: bool = False  # too late for the passive reply: all of it is in the outbox already
+
+    @property
+    def rest(self) -> bool:
+        """Something follows the passive reply."""
+        return len(self.texts) > 1 or bool(self.photos)
 
 
 def action_for(message: BaseMessage) -> Action | None:
     """What a message asks of the conversation; None for what needs no answer (a menu link
-    opened, an unfollow, a location report, a template delivery receipt)."""
+    opened, an unfollow, a template delivery receipt)."""
     if isinstance(message, TextMessage):
         return lambda turn: dispatch.on_text(turn, message.content or "")
+    if isinstance(message, ImageMessage):
+        # A photo step (a notice's picture) keeps the MediaId, which WeChat lets the bot send
+        # again (for three days); marked as WeChat's, so Telegram is never handed it.
+        return lambda turn: dispatch.on_photo(turn, WECHAT_FILE_PREFIX + str(message.media_id), "")
     if isinstance(message, (SubscribeScanEvent, ScanEvent)):
         # The stairwell's QR code carries the building's invite code: joining as by "/start CODE".
         return lambda turn: dispatch.on_text(turn, "/start " + (message.scene_id or ""))
@@ -53,8 +70,6 @@ def action_for(message: BaseMessage) -> Action | None:
     if isinstance(message, ClickEvent):
         # The custom menu's keys are command names (bot/channels/wechat/menu.py).
         return lambda turn: dispatch.on_text(turn, "/" + (message.key or ""))
-    if isinstance(message, ImageMessage):  # WeChat sends the photos of one message one by one
-        return lambda turn: dispatch.on_photo(turn, message.media_id or "", "")
     if isinstance(message, LocationMessage):
         return lambda turn: dispatch.on_location(turn, float(message.location_x or 0), float(message.location_y or 0), message.label or "")
     if isinstance(message, BaseEvent):
@@ -86,8 +101,10 @@ class UpdateHandler:
         self.timezone = timezone
         self.routing = routing
 
-    async def handle(self, message: BaseMessage, action: Action) -> Outcome | None:
-        """The texts to answer with, after the commit; None when the message was handled before."""
+    async def handle(self, message: BaseMessage, action: Action, deadline: float | None = None) -> Outcome | None:
+        """What to answer with, after the commit; None when the message was handled before.
+        Past `deadline` (the event loop's clock), WeChat no longer waits for the passive reply:
+        the reply goes into the outbox in this same transaction."""
         key = update_key(message)
         locale = self.default_locale
         try:
@@ -101,12 +118,17 @@ class UpdateHandler:
                 locale = turn.locale
                 response = await action(turn)
                 await turn.remember_options(response)
+                await outbox.release_waiting(session, turn.person.id, CHANNEL, message.source)
+                outcome = Outcome(message.source, turn.person.id, texts_for(response, turn.locale), photos_of(response))
+                if deadline is not None and asyncio.get_running_loop().time() >= deadline - COMMIT_MARGIN_SECONDS:
+                    await queue_late_reply(session, outcome.openid, outcome.person_id, outcome.texts, outcome.photos)
+                    outcome = Outcome(outcome.openid, outcome.person_id, [], queued=True)
                 await session.commit()
         except Exception:
             # Rolled back, claim included: nothing half-done was saved. Apologise, never stay silent.
             log.exception("WeChat message %s failed", key)
-            return Outcome(message.source, [translate(locale, APOLOGY)])
-        return Outcome(message.source, texts_for(response, turn.locale))
+            return Outcome(message.source, None, [translate(locale, APOLOGY)])
+        return outcome
 
     async def _turn(self, session: AsyncSession, openid: str) -> Turn:
         # WeChat says nothing of the person's language: their own choice, else the deployment's.

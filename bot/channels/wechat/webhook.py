@@ -3,9 +3,9 @@ mode AES-encrypted with the EncodingAESKey).
 
 WeChat waits 5 seconds for the answer (the passive reply) and otherwise asks again. So the
 message is handled in a task of its own: if its reply is ready within the budget it is the
-passive reply; if not, WeChat gets "success" at once and the reply follows through the
-customer-service API when the task has committed. A request whose signature does not check out
-gets 403 and changes nothing.
+passive reply; if not, WeChat gets "success" at once and the reply follows through the outbox
+(customer-service messages, bot/delivery/wechat.py), queued in the message's own transaction.
+A request whose signature does not check out gets 403 and changes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -26,8 +27,7 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot.channels.wechat.api import WeChatApi
-from bot.channels.wechat.delivery import send_late_reply
+from bot.channels.wechat.delivery import queue_late_reply
 from bot.channels.wechat.updates import Outcome, UpdateHandler, action_for
 
 log = logging.getLogger(__name__)
@@ -42,24 +42,29 @@ class BadRequest(Exception):
 
 
 class LateReplies:
-    """Replies sent after the passive answer, in background tasks kept until they are done, so
-    that none is lost at shutdown."""
+    """Queues, after the passive answer, what follows it: the rest of a long reply, its photos,
+    or a reply WeChat stopped waiting for just as it was committed. Each in a background task
+    kept until it is done, so that none is lost at shutdown."""
 
-    def __init__(self, api: WeChatApi) -> None:
-        self.api = api
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def send(self, openid: str, texts: Sequence[str]) -> None:
-        self._spawn(send_late_reply(self.api, openid, texts))
+    def send(self, outcome: Outcome, texts: Sequence[str]) -> None:
+        self._spawn(self._queue(outcome, texts))
 
     def when_done(self, handling: asyncio.Task[Outcome | None]) -> None:
-        """Send the reply of a message still being handled, once its transaction committed."""
+        """Queue the reply of a message still being handled, unless it queued the reply itself."""
         self._spawn(self._after(handling))
 
     async def _after(self, handling: asyncio.Task[Outcome | None]) -> None:
         outcome = await handling
-        if outcome is not None and outcome.texts:
-            await send_late_reply(self.api, outcome.openid, outcome.texts)
+        if outcome is not None and not outcome.queued:
+            await self._queue(outcome, outcome.texts)
+
+    async def _queue(self, outcome: Outcome, texts: Sequence[str]) -> None:
+        async with self.sessionmaker.begin() as session:
+            await queue_late_reply(session, outcome.openid, outcome.person_id, texts, outcome.photos)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -68,8 +73,8 @@ class LateReplies:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:  # WeChat's own errors are logged where they occur
-            log.error("a late WeChat reply failed", exc_info=task.exception())
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a late WeChat reply could not be queued", exc_info=task.exception())
 
     async def drain(self) -> None:
         if self.tasks:
@@ -111,27 +116,28 @@ class WeChatWebhook:
         action = action_for(message)
         if action is None:
             return web.Response(text=SUCCESS)
-        handling = asyncio.create_task(self.handler.handle(message, action))
+        deadline = asyncio.get_running_loop().time() + self.reply_seconds
+        handling = asyncio.create_task(self.handler.handle(message, action, deadline))
         try:
             outcome = await asyncio.wait_for(asyncio.shield(handling), self.reply_seconds)
         except TimeoutError:
             self.late.when_done(handling)
-            log.info("a reply to %s took over %s s; it follows through the customer-service API", message.source, self.reply_seconds)
+            log.info("a reply to %s took over %s s; it follows through the outbox", message.source, self.reply_seconds)
             return web.Response(text=SUCCESS)
         except asyncio.CancelledError:
             self.late.when_done(handling)  # the request was dropped; the message is still handled
             raise
-        if outcome is None or not outcome.texts:
+        if outcome is None or outcome.queued or not (outcome.texts or outcome.photos):
             return web.Response(text=SUCCESS)
-        if request.transport is None or request.transport.is_closing():
-            self.late.send(outcome.openid, outcome.texts)  # WeChat stopped waiting: no passive reply
+        if not outcome.texts or request.transport is None or request.transport.is_closing():
+            self.late.send(outcome, outcome.texts)  # WeChat stopped waiting, or only photos: no passive reply
             return web.Response(text=SUCCESS)
         response = web.Response(body=self._reply(message, outcome.texts[0], request.query, safe_mode), content_type="application/xml")
         # Written first, so that the rest of a long reply follows the passive part.
         await response.prepare(request)
         await response.write_eof()
-        if len(outcome.texts) > 1:
-            self.late.send(outcome.openid, outcome.texts[1:])
+        if outcome.rest:
+            self.late.send(outcome, outcome.texts[1:])
         return response
 
     def _signed(self, query: Any) -> bool:
