@@ -203,7 +203,7 @@ async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_
     report_id = number_of(saved)
     assert await resident.press(proposal.button_texts[0], proposal) == []  # the same button again: stale
     stale = await bot.client.callback_answer(resident.last_callback_id or "")
-    assert stale is not None and "按钮已失效" in stale["text"]
+    assert stale is not None and "选项已失效" in stale["text"]
     [refused] = await resident.send("/tickets")
     assert "工单由网格员和社区管理员处理" in refused.text
     assert await resident.press_data(saved.message_id, TicketAction(report_id, ACCEPT).pack()) == []  # forged
