@@ -97,6 +97,16 @@ async def test_outside_48_hours_a_notice_waits_until_the_person_writes_and_its_a
         [progress] = await volunteer.send("/notices")
         assert "已送达 2" in progress.text and "微信用户" not in progress.text and progress.button_texts == []
 
+        # The notice's menu is the newest either person saw: replying its number chooses from it.
+        [acknowledged] = await near.send("1")
+        assert "收到" in acknowledged and "不在菜单" not in acknowledged
+        for _ in range(50):
+            [progress] = await volunteer.send("/notices")
+            if "已确认收到 1" in progress.text:
+                break
+            await asyncio.sleep(0.1)
+        assert "已确认收到 1" in progress.text
+
 
 async def test_outside_48_hours_a_configured_template_message_is_sent(start_wechat_bot) -> None:  # type: ignore[no-untyped-def]
     emulator = WeChatEmulator(templates={"TPL-notice-01": "社区通知（模板）"}, customer_service_limit=1)

@@ -14,6 +14,9 @@ Rendered = TypeVar("Rendered")
 class ChannelSender(Protocol[Rendered]):
     # The channel's name, as in outbox_deliveries.channel and channel_identities.channel.
     channel: str
+    # Options are numbered lines there (WeChat): the menu of a delivered message is remembered
+    # in the person's conversation, so that replying "1" chooses from it as from any answer.
+    numbered_options: bool
 
     def render(self, reply: Reply, locale: str, source: str) -> Rendered:
         """The reply as the channel sends it in one language; the sender renders a message once

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.replies import Reply, reply_from_json
-from storage.models import ChannelIdentity, DeliveryPriority, DeliveryStatus, OutboxDelivery, OutboxMessage, Person, reading_locale
+from bot.replies import Reply, render_text, reply_from_json
+from storage.models import ChannelIdentity, Conversation, DeliveryPriority, DeliveryStatus, OutboxDelivery, OutboxMessage, Person, reading_locale
 
 deliveries = OutboxDelivery.__table__
 ERROR_LENGTH = 200
@@ -53,6 +55,9 @@ class Outcomes:
     unreachable: list[tuple[Claimed, str]] = field(default_factory=list)
     # Outside the channel's window: waits until the person writes (outbox.release_waiting).
     waiting: list[tuple[int, str]] = field(default_factory=list)
+    # Sent with numbered options, whose menu the person's conversation keeps (not an outcome of
+    # its own: a row here is in `sent` too).
+    menus: list[Claimed] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.sent) + len(self.later) + len(self.retry) + len(self.failed) + len(self.unreachable) + len(self.waiting)
@@ -63,6 +68,7 @@ class Outcomes:
         self.retry += other.retry
         self.failed += other.failed
         self.unreachable += other.unreachable
+        self.menus += other.menus
         self.waiting += other.waiting
 
 
@@ -164,6 +170,24 @@ async def record(session: AsyncSession, channel: str, worker: str, outcomes: Out
     people = [held for held, _ in outcomes.unreachable if held.person_id is not None]
     for start in range(0, len(people), IDS_PER_STATEMENT):
         await _mark_unreachable(session, channel, people[start : start + IDS_PER_STATEMENT], now)
+    if outcomes.menus:
+        await _remember_menus(session, channel, outcomes.menus, now)
+
+
+async def _remember_menus(session: AsyncSession, channel: str, sent: Sequence[Claimed], now: datetime) -> None:
+    """The newest menu each person was sent, as they read it; their step and its data stay."""
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    rows = {
+        (held.chat_id, held.person_id): [[render_text(option.label, held.locale), option.payload] for option in held.reply.options]
+        for held in sent
+    }
+    statement = insert(Conversation).values(
+        channel=channel, chat_id=bindparam("b_chat"), person_id=bindparam("b_person"), data={}, options=bindparam("b_options"), updated_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["channel", "chat_id", "person_id"], set_={"options": statement.excluded.options, "updated_at": now}
+    )
+    await session.execute(statement, [{"b_chat": chat, "b_person": person, "b_options": options} for (chat, person), options in rows.items()])
 
 
 async def _mark_unreachable(session: AsyncSession, channel: str, people: Sequence[Claimed], now: datetime) -> None:

@@ -166,6 +166,8 @@ class Sender:
             self._outcomes.failed.append((row.id, f"{type(error).__name__}: {error}"))
         else:
             self._outcomes.sent.append(row.id)
+            if self.channel.numbered_options and row.reply.options and row.person_id is not None:
+                self._outcomes.menus.append(row)
         finally:
             self._slots.release()
 

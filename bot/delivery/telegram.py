@@ -52,6 +52,7 @@ class TelegramMessage:
 
 class TelegramSender:
     channel = telegram.CHANNEL
+    numbered_options = False  # buttons carry their payloads
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot

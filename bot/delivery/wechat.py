@@ -77,6 +77,7 @@ class WeChatSender:
     without it, or when the fetch fails, they get the text with a note."""
 
     channel = CHANNEL
+    numbered_options = True
 
     def __init__(self, api: WeChatApi, templates: Mapping[str, str], timezone: str, telegram_file: FetchFile | None = None) -> None:
         self.api = api
