@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.wechat import commands as wechat_commands
 from bot.config import Settings
 from bot.i18n import N_, _, current_locale, ngettext, set_locale
+from bot.plans_commands import add_costs_commands
 from bot.routing.commands import add_route_commands
 from bot.services import access, audit, invites, people, places
 from bot.services.errors import DomainError
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     household.set_defaults(handler=cmd_invite_household)
 
     add_route_commands(commands)
+    add_costs_commands(commands)
     wechat_commands.add_wechat_commands(commands)
     return parser
 
