@@ -33,6 +33,9 @@ class Permission(enum.Enum):
     link_group_chat = "link_group_chat"
     send_notice = "send_notice"
     import_households = "import_households"
+    manage_plans = "manage_plans"
+    post_plan_progress = "post_plan_progress"
+    see_pledges = "see_pledges"
 
 
 # Who may do what, over the places their role covers. One table, read here only.
@@ -44,6 +47,9 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.send_notice: frozenset({Role.admin, Role.grid_worker, Role.volunteer, Role.building_leader}),
     # An import may create districts, which no role covers: the operator's alone for now.
     Permission.import_households: frozenset(),
+    Permission.manage_plans: frozenset({Role.admin}),
+    Permission.post_plan_progress: frozenset({Role.admin, Role.grid_worker}),
+    Permission.see_pledges: frozenset({Role.admin, Role.building_leader}),
 }
 
 # How each role is named to people, translated where it is shown.

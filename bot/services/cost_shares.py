@@ -46,6 +46,7 @@ class HouseholdBasis:
     key: Hashable
     floor: int
     area: Decimal | None  # None: not in the register, so no share can be computed
+    building: Hashable = None  # whose coefficients apply, when buildings have their own
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,14 @@ def format_coefficients(table: Mapping[int, Decimal]) -> str:
 
 
 def split(
-    households: Sequence[HouseholdBasis], total: Decimal | str, subsidy: Decimal | str = Decimal(0), coefficients: Mapping[int, Decimal] = DEFAULT_COEFFICIENTS
+    households: Sequence[HouseholdBasis],
+    total: Decimal | str,
+    subsidy: Decimal | str = Decimal(0),
+    coefficients: Mapping[int, Decimal] = DEFAULT_COEFFICIENTS,
+    by_building: Mapping[Hashable, Mapping[int, Decimal]] | None = None,
 ) -> Split:
+    """Share total − subsidy; a household whose building is in `by_building` is weighed with
+    that building's coefficients, any other with `coefficients`."""
     total, subsidy = money(total), money(subsidy)
     if subsidy > total:
         raise DomainError(SUBSIDY_TOO_LARGE, subsidy=str(subsidy), total=str(total))
@@ -112,9 +119,10 @@ def split(
     weighted: list[tuple[HouseholdBasis, Decimal, Fraction]] = []
     without_area: list[Hashable] = []
     for household in households:
-        if household.floor not in coefficients:
+        table = (by_building or {}).get(household.building, coefficients)
+        if household.floor not in table:
             raise DomainError(NO_COEFFICIENT, floor=household.floor)
-        coefficient = coefficients[household.floor]
+        coefficient = table[household.floor]
         if household.area is None:
             if coefficient:
                 without_area.append(household.key)
