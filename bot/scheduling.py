@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import plan_sweeps
 from bot.config import Settings
 from bot.routing import RoutingEngine
 from bot.services import routing_updates
@@ -36,7 +37,10 @@ SWEEP_SECONDS = 30
 Sweep = Callable[[AsyncSession, datetime, Settings], Awaitable[int]]
 
 # Every feature's sweeps, by name, in the order they run.
-SWEEPS: tuple[tuple[str, Sweep], ...] = ()
+SWEEPS: tuple[tuple[str, Sweep], ...] = (
+    ("plan_notices", plan_sweeps.end_plan_notices),
+    ("plan_acceptances", plan_sweeps.decide_acceptances),
+)
 
 
 def create_scheduler(settings: Settings, engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:

@@ -11,7 +11,7 @@ transaction of the change. The lifecycle is in storage.models.PlanStatus and Ite
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,8 +21,8 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from bot.config import Settings
 from bot.delivery import outbox
 from bot.i18n import N_
 from bot.replies import Reply
@@ -229,8 +229,9 @@ async def add_item(session: AsyncSession, actor: audit.Actor, plan: Plan, draft:
 # --- public notice --------------------------------------------------------------------------
 
 
-async def publish(session: AsyncSession, actor: audit.Actor, plan_id: int, notice_days: int, message: Reply) -> int:
-    """Open the public notice and tell the compound's residents; returns how many chats."""
+async def publish(session: AsyncSession, actor: audit.Actor, plan_id: int, notice_days: int, message: Callable[[Plan], Reply]) -> int:
+    """Open the public notice and tell the compound's residents `message(plan)`, which may name
+    the notice's last day; returns how many chats."""
     plan = await get_plan(session, plan_id)
     if not await may_manage(session, actor, plan):
         raise access.PermissionDenied(access.NOT_ALLOWED)
@@ -241,7 +242,7 @@ async def publish(session: AsyncSession, actor: audit.Actor, plan_id: int, notic
     now = utcnow()
     plan.status, plan.published_at, plan.notice_ends_at = PlanStatus.notice, now, now + timedelta(days=notice_days)
     await audit.record(session, actor, "publish_plan", f"plan:{plan.id}", notice_days=notice_days)
-    return await notify(session, _residents(plan.compound_id), message, f"plan:{plan.id}")
+    return await notify(session, _residents(plan.compound_id), message(plan), f"plan:{plan.id}")
 
 
 async def give_feedback(session: AsyncSession, actor: audit.Actor, plan_id: int, item_id: int | None, kind: FeedbackKind, text: str) -> PlanFeedback:
@@ -460,11 +461,10 @@ async def acceptances_due(session: AsyncSession, now: datetime) -> list[PlanItem
     return list(await session.scalars(query.with_for_update(skip_locked=True)))
 
 
-async def decide_acceptance(session: AsyncSession, item: PlanItem, settings: Settings, result: Reply) -> AcceptanceTally:
-    """The residents had their time: the item is accepted or not; the admins hear the result;
-    a plan whose items are all decided is closed."""
-    counted = await tally(session, item)
-    item.status = ItemStatus.accepted if counted.accepted(settings.plan_acceptance_share) else ItemStatus.not_accepted
+async def decide_acceptance(session: AsyncSession, item: PlanItem, accepted: bool, result: Reply) -> None:
+    """The residents had their time (see `tally`): the item is accepted or not; the admins hear
+    `result`; a plan whose items are all decided is closed."""
+    item.status = ItemStatus.accepted if accepted else ItemStatus.not_accepted
     plan = await get_plan(session, item.plan_id)
     open_items = await session.scalar(select(func.count()).where(
         PlanItem.plan_id == plan.id, PlanItem.status.not_in((ItemStatus.accepted, ItemStatus.not_accepted))))
@@ -473,4 +473,13 @@ async def decide_acceptance(session: AsyncSession, item: PlanItem, settings: Set
     compound = await session.get(Place, plan.compound_id)
     assert compound is not None
     await notify(session, _admins(compound), result, f"plan_item:{item.id}:accepted")
-    return counted
+
+
+async def buildings_of(session: AsyncSession, compound_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(building id, compound name, building name) of these compounds, for a menu."""
+    compound = aliased(Place)
+    rows = await session.execute(
+        select(Place.id, compound.name, Place.name).join(compound, compound.id == Place.compound_id)
+        .where(Place.kind == PlaceKind.building, Place.compound_id.in_(compound_ids)).order_by(Place.id).limit(40)
+    )
+    return [(building_id, compound_name, name) for building_id, compound_name, name in rows]
