@@ -14,6 +14,7 @@ from bot.services.errors import DomainError
 from bot.services.households_import import ImportRowError
 from bot.services.tables import read_rows
 
+TABLE_TITLES = (N_("household"), N_("floor"), N_("area"), N_("coefficient"), N_("share"))
 COST_HEADERS = {"household": "household", "户": "household", "房号": "household", "floor": "floor", "楼层": "floor", "area": "area", "面积": "area"}
 
 
@@ -53,7 +54,8 @@ def cmd_costs_split(args: argparse.Namespace, settings: Settings) -> int:
     result = cost_shares.split(read_cost_households(args.file), total=args.total, subsidy=args.subsidy, coefficients=coefficients)
     print(_("Total {total}, subsidies {subsidy}, residents' part {part}; price {price} yuan per weighted m².").format(
         total=result.total, subsidy=result.subsidy, part=result.residents_part, price=result.price_per_m2))
-    print(f"{_('household'):<12} {_('floor'):>6} {_('area'):>10} {_('coefficient'):>12} {_('share'):>14}")
+    household, floor, area, coefficient, share_title = (_(title) for title in TABLE_TITLES)
+    print(f"{household:<12} {floor:>6} {area:>10} {coefficient:>12} {share_title:>14}")
     for share in result.shares:
         print(f"{share.key!s:<12} {share.floor:>6} {share.area:>10} {share.coefficient:>12} {share.amount:>14}")
     for key in result.without_area:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels import telegram
 from bot.conversations.turn import Turn
+from bot.config import Settings
 from bot.i18n import normalize_locale
 from bot.replies import Response
 from bot.services import people
@@ -61,9 +62,10 @@ class PersonContext(BaseMiddleware):
     """Find or create the person behind the update and choose the language to answer in:
     their own choice, else their client's language, else the deployment's default."""
 
-    def __init__(self, default_locale: str, timezone: str) -> None:
+    def __init__(self, default_locale: str, timezone: str, settings: Settings | None = None) -> None:
         self.default_locale = default_locale
         self.timezone = timezone
+        self.settings = settings
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -84,5 +86,6 @@ class PersonContext(BaseMiddleware):
                 in_group=chat is not None and chat.type in GROUP_CHATS,
                 chat_title=(chat.title or "") if chat else "",
                 timezone=self.timezone,
+                settings=self.settings,
             )
         return await handler(event, data)

@@ -189,5 +189,5 @@ def share_reply(share: CostShare, item: PlanItem, address: str) -> Reply:
 
 
 def feedback_options(plan: Plan) -> tuple[Option, ...]:
-    return (Option(L("Object"), FeedbackOn(plan.id, OBJECTION).pack()), Option(L("Comment"), FeedbackOn(plan.id, COMMENT).pack()))
+    return (Option(L("Object"), FeedbackOn(plan.id, OBJECTION).pack()), Option(L("Add a comment"), FeedbackOn(plan.id, COMMENT).pack()))
 

@@ -56,12 +56,12 @@ ADD_ITEM, PUBLISH, MUTE, FOLLOW = 1, 2, 3, 4
 PROGRESS, WORKS_NOTICE, SHARE_COSTS = 1, 2, 3
 SKIP_WORDS = ("跳过", "skip", "无", "-")
 STALE = L("This button is no longer valid. Send /plans to start again.")
-MONEY = re.compile(r"[\d.,，]+")
+AMOUNT_SEPARATORS = re.compile(r"[\s、，;；]+")  # a comma alone may be a thousands separator
 DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 
 
-def _settings() -> Settings:
-    return Settings()
+def _settings(turn: Turn) -> Settings:
+    return turn.settings or Settings()
 
 
 def _day(moment: datetime | None, timezone: str) -> str:
@@ -130,7 +130,7 @@ async def _publish(turn: Turn, plan_id: int) -> Response:
     def message(published: Plan) -> Reply:
         return messages.published_message(published, compound, _day(published.notice_ends_at, turn.timezone))
 
-    count = await plans.publish(turn.session, turn.actor, plan.id, _settings().plan_notice_days, message)
+    count = await plans.publish(turn.session, turn.actor, plan.id, _settings(turn).plan_notice_days, message)
     return Response.of(Reply(L("Published. {count} chats are told; the public notice runs until {day}.", count=count, day=_day(plan.notice_ends_at, turn.timezone)), replace=True))
 
 
@@ -196,7 +196,7 @@ async def item_category_typed(turn: Turn, text: str) -> Response:
 
 async def item_funding_typed(turn: Turn, text: str) -> Response:
     _, data = await turn.step()
-    amounts = MONEY.findall(compact(text))
+    amounts = AMOUNT_SEPARATORS.split(unicodedata.normalize("NFKC", text).strip())
     try:
         if len(amounts) != 4:
             raise DomainError(N_("Please give four amounts, separated by spaces: government, utility companies, residents, others."))
@@ -364,7 +364,7 @@ async def _progress(turn: Turn, text: str, photo: str | None) -> Response:
         item = await plans.get_item(turn.session, int(data["item_id"]))
         await plans.post_progress(turn.session, turn.actor, item.id, percent, note, photo, messages.progress_message(item, percent, note, photo))
         if percent == 100:
-            await plans.complete(turn.session, item, _settings().plan_acceptance_days, messages.acceptance_question(item))
+            await plans.complete(turn.session, item, _settings(turn).plan_acceptance_days, messages.acceptance_question(item))
     except DomainError as error:
         return Response.of(Reply(error.text()))
     done = L("Residents of its buildings are asked to confirm it is done.") if percent == 100 else ""

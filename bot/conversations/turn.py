@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.replies import Option, Response, render_text
 from bot.services import audit
 from storage.models import Conversation, Person
@@ -39,6 +40,9 @@ class Turn:
     in_group: bool = False
     chat_title: str = ""
     timezone: str = "Asia/Shanghai"  # how times are read and shown (GONGJIAN_TIMEZONE)
+    # The deployment's settings, for flows that follow them (a plan's notice days); None in
+    # turns made without an application, where flows use the defaults.
+    settings: Settings | None = None
     _conversation: Conversation | None = field(default=None, repr=False)
     _loaded: bool = field(default=False, repr=False)
 

@@ -21,6 +21,7 @@ from wechatpy.messages import BaseMessage, TextMessage
 
 from bot.channels.wechat import CHANNEL, TRAITS
 from bot.channels.wechat.delivery import texts_for
+from bot.config import Settings
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
 from bot.i18n import translate
@@ -73,10 +74,11 @@ def update_key(message: BaseMessage) -> str:
 
 
 class UpdateHandler:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str, timezone: str) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str, timezone: str, settings: Settings | None = None) -> None:
         self.sessionmaker = sessionmaker
         self.default_locale = default_locale
         self.timezone = timezone
+        self.settings = settings
 
     async def handle(self, message: BaseMessage, action: Action) -> Outcome | None:
         """The texts to answer with, after the commit; None when the message was handled before."""
@@ -106,4 +108,4 @@ class UpdateHandler:
         # One message of a person at a time, on every worker: a second waits for the first's commit
         # (PostgreSQL; SQLite admits one writer anyway).
         await session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
-        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale), timezone=self.timezone)
+        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale), timezone=self.timezone, settings=self.settings)
