@@ -1,17 +1,23 @@
 """Cost shares: exact to the fen, always adding up to the residents' part, ground floors free,
-coefficients editable, households without an area reported; and `gongjian costs split`."""
+coefficients editable, households without an area reported; `gongjian costs split`; and
+`gongjian import plan`, all or nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
 
 from bot import cli
 from bot.services.cost_shares import DEFAULT_COEFFICIENTS, HouseholdBasis, parse_coefficients, split
 from bot.services.errors import DomainError
+from storage.db import create_engine, create_sessionmaker
+from storage.models import Plan, PlanItem
 
 
 def unit(areas: tuple[str, str] = ("58.60", "72.35"), floors: range = range(1, 7)) -> list[HouseholdBasis]:
@@ -95,3 +101,52 @@ def test_the_command_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli.main(["costs", "split", str(csv_file), "--total", "1000"]) == 1
     err = capsys.readouterr().err.strip()
     assert "3" in err and "\n" not in err
+
+
+def test_a_plan_is_imported_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    database = tmp_path / "plans.db"
+    monkeypatch.setenv("GONGJIAN_DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+    assert cli.main(["import", "households", str(write_csv(tmp_path / "households.csv", [[*PATH, "1栋", "1单元", "3", "301", "58.60"], [*PATH, "2栋", "1单元", "1", "101", "72.35"]], HOUSEHOLD_HEADER))]) == 0
+    capsys.readouterr()
+    assert cli.main(["places", "--json"]) == 0
+    compound = next(p["id"] for p in json.loads(capsys.readouterr().out) if p["kind"] == "compound")
+    header = ["分类", "类型", "项目", "内容", "政府", "管线单位", "居民", "其他", "楼栋", "开始", "结束"]
+    rows: list[list[object]] = [
+        ["基础类", "排水", "雨污分流", "更换排水管网", 300000, 50000, 0, 0, "全部", "2027-03-01", "2027-05-31"],
+        ["完善类", "电梯", "加装电梯", "", 300000, 0, "240000.00", 60000, "1栋", "", ""],
+    ]
+    bad = write_workbook(tmp_path / "plan-bad.xlsx", [header, *rows, ["提升类", "养老", "老年活动室", "", 0, 0, 0, 0, "9栋", "", ""]])
+    assert cli.main(["import", "plan", str(bad), "--compound", str(compound)]) == 1
+    refused = capsys.readouterr().err.strip()
+    assert "4" in refused and "9栋" in refused and "\n" not in refused
+    good = write_workbook(tmp_path / "plan.xlsx", [header, *rows])
+    assert cli.main(["import", "plan", str(good), "--compound", str(compound), "--title", "2027年改造方案"]) == 0
+    assert "2 " in capsys.readouterr().out
+
+    async def stored() -> list[tuple[str, Decimal, int]]:
+        engine = create_engine(f"sqlite+aiosqlite:///{database}")
+        async with create_sessionmaker(engine)() as session:
+            plan_rows = list(await session.scalars(select(Plan)))
+            items = [(i.title, i.budget, len(i.buildings)) for i in await session.scalars(select(PlanItem).order_by(PlanItem.position))]
+        await engine.dispose()
+        assert [p.title for p in plan_rows] == ["2027年改造方案"]  # the bad file left nothing behind
+        return items
+
+    assert asyncio.run(stored()) == [("雨污分流", Decimal("350000.00"), 2), ("加装电梯", Decimal("600000.00"), 1)]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str]) -> Path:
+    path.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def write_workbook(path: Path, rows: list[list[object]]) -> Path:
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+    return path
+
+
+HOUSEHOLD_HEADER = ["district", "street", "community", "compound", "building", "unit", "floor", "room", "area"]
+PATH = ["冷水滩区", "梅湾街道", "通化街社区", "西冲塘小区"]
