@@ -220,3 +220,32 @@ async def test_no_one_does_what_their_role_does_not_allow(bot: RunningBot) -> No
         assert await session.scalar(select(func.count()).select_from(OutboxDelivery)) == 0
     assert await resident.press_data((await resident.last()).message_id, "pdone:1:1") == []
     assert "不是在等" in ((await bot.client.callback_answer(resident.last_callback_id or "")) or {}).get("text", "")
+
+
+async def test_a_resident_on_wechat_reads_the_plan_and_objects_by_number(wechat_bot: RunningBot) -> None:
+    assert wechat_bot.wechat_client is not None
+    resident = wechat_bot.wechat_client.user("oPlanResident01")
+    await resident.follow()
+    await resident.send(wechat_bot.sample.building_code)
+    await resident.send("1")  # 1单元
+    [joined] = await resident.send("301")
+    assert "您已加入住户" in joined
+    admin = wechat_bot.client.user(ADMIN, "陈主任")
+    await draft_plan(admin)
+    await publish(wechat_bot, admin)
+    # The publication waits in the outbox for the resident's WeChat chat (this base has no
+    # WeChat sender yet: the delivery branch brings it).
+    async with wechat_bot.sessionmaker() as session:
+        queued = list(await session.execute(select(OutboxDelivery.channel, OutboxDelivery.chat_id)))
+    assert queued == [("wechat", "oPlanResident01")]
+
+    [plan] = await resident.send("方案")
+    assert "基础类" in plan and "¥350,000.00" in plan and "回复 1：提出异议" in plan and "回复 2：提意见" in plan
+    [ask] = await resident.send("2")
+    assert "写下您的意见" in ask
+    [thanks] = await resident.send("排水管换好后请把路面恢复平整")
+    assert "社区会在这里答复" in thanks
+    async with wechat_bot.sessionmaker() as session:
+        feedback = await session.scalar(select(PlanFeedback))
+    assert feedback is not None and feedback.kind.value == "comment" and feedback.item_id is None
+    assert "排水管换好后" in (await arrives(admin, "的意见")).text
