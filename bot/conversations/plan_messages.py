@@ -4,6 +4,7 @@ apart from the flows so that sweeps send the same words."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,8 +48,8 @@ def progress_bar(percent: int) -> str:
     return "▓" * filled + "░" * (BAR_CELLS - filled) + f" {percent}%"
 
 
-def _day(value: object) -> str:
-    return value.isoformat() if value is not None else "?"  # type: ignore[attr-defined]
+def _day(value: date | None) -> str:
+    return value.isoformat() if value is not None else "?"
 
 
 async def item_block(session: AsyncSession, item: PlanItem) -> Lines:

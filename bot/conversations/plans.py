@@ -12,6 +12,7 @@ import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.config import Settings
 from bot.conversations import plan_messages as messages
 from bot.conversations.feature import Command, Feature, Where
 from bot.conversations.payloads import (
@@ -29,13 +30,12 @@ from bot.conversations.payloads import (
     SharePledge,
 )
 from bot.conversations.turn import Turn
-from bot.config import Settings
 from bot.i18n import N_
 from bot.replies import L, Lines, Option, Reply, Response, Text
 from bot.services import cost_shares, places, plan_costs, plans
 from bot.services.errors import DomainError
 from bot.services.text import compact
-from storage.models import FeedbackKind, ItemClass, Person, Place, PlaceKind, Plan, PlanStatus, Role, ShareStatus
+from storage.models import FeedbackKind, ItemClass, Place, Plan, PlanStatus, Role, ShareStatus
 
 PLAN_TITLE = "plans.title"  # data: compound_id
 ITEM_TITLE = "plans.item_title"  # data: plan_id, item_class

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -16,7 +16,7 @@ from bot.replies import Reply
 from bot.services import access, audit, cost_shares, plans
 from bot.services import places as places_
 from bot.services.errors import DomainError
-from storage.models import CostShare, FloorCoefficient, Household, Membership, Place, PlaceKind, Plan, PlanItem, PlanItemBuilding, ShareStatus, utcnow
+from storage.models import CostShare, FloorCoefficient, Household, Membership, Place, PlaceKind, PlanItem, PlanItemBuilding, ShareStatus, utcnow
 
 NO_RESIDENTS_PART = N_("This item has no part paid by residents, so there is nothing to share.")
 ALREADY_PLEDGED = N_("Households have pledged already: the shares can no longer be computed again.")
@@ -112,7 +112,7 @@ class PledgeProgress:
 async def pledge_progress(session: AsyncSession, actor: audit.Actor, item_id: int) -> PledgeProgress:
     """Pledges against the target, for the compound's admins and the buildings' leaders."""
     item = await plans.get_item(session, item_id)
-    if item.id not in {i.id for i in await followed_items(session, actor)}:
+    if await session.scalar(_followed(actor).where(PlanItem.id == item.id).limit(1)) is None:
         raise access.PermissionDenied(access.NOT_ALLOWED)
     counts = {status: (count, total) for status, count, total in await session.execute(
         select(CostShare.status, func.count(), func.coalesce(func.sum(CostShare.amount), 0)).where(CostShare.item_id == item.id).group_by(CostShare.status))}
@@ -121,12 +121,14 @@ async def pledge_progress(session: AsyncSession, actor: audit.Actor, item_id: in
     return PledgeProgress(item, item.funding_residents, Decimal(pledged).quantize(cost_shares.FEN), households, pledged_count, counts.get(ShareStatus.disputed, (0, 0))[0])
 
 
-async def followed_items(session: AsyncSession, actor: audit.Actor) -> list[PlanItem]:
+def _followed(actor: audit.Actor) -> Select[tuple[PlanItem]]:
     """Items with shares whose pledges this actor may follow: through any of the items'
     buildings, which a leader's building role and an admin's wider role both cover."""
-    query = (
+    return (
         select(PlanItem).join(PlanItemBuilding, PlanItemBuilding.item_id == PlanItem.id).join(Place, Place.id == PlanItemBuilding.building_id)
         .where(PlanItem.id.in_(select(CostShare.item_id)), access.allowed_places(actor, access.Permission.see_pledges, Place))
-        .distinct().order_by(PlanItem.id).limit(20)
     )
-    return list(await session.scalars(query))
+
+
+async def followed_items(session: AsyncSession, actor: audit.Actor) -> list[PlanItem]:
+    return list(await session.scalars(_followed(actor).distinct().order_by(PlanItem.id).limit(20)))

@@ -372,7 +372,6 @@ async def post_progress(
 
 async def complete(session: AsyncSession, item: PlanItem, acceptance_days: int, question: Reply) -> int:
     """The item is done by the works: its buildings' residents are asked (完工确认)."""
-    plan = await get_plan(session, item.plan_id)
     item.status, item.progress = ItemStatus.completed, 100
     item.acceptance_ends_at = utcnow() + timedelta(days=acceptance_days)
     buildings = [b.building_id for b in item.buildings]
