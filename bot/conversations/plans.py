@@ -508,7 +508,8 @@ FEATURE = Feature(
     "plans",
     commands=(
         Command("plans", ("方案", "改造方案"), N_("The renovation plan: read it, object, follow the works"), show_plans, Where.private),
-        Command("shares", ("分摊", "我的分摊"), N_("Your household's share of costs, and pledges"), show_shares, Where.private),
+        # Not in the menus, which WeChat limits to seven: a share's message offers it, and /help lists it.
+        Command("shares", ("分摊", "我的分摊"), N_("Your household's share of costs, and pledges"), show_shares, Where.private, in_menu=False),
         Command("newplan", ("新方案",), N_("Draft a renovation plan"), new_plan, Where.private, MANAGERS, in_menu=False),
         Command("works", ("施工",), N_("Post works progress and works notices"), show_works, Where.private, frozenset({Role.admin, Role.grid_worker}), in_menu=False),
         Command("coefficients", ("楼层系数",), N_("A building's floor coefficients for shared costs"), show_coefficients, Where.private, MANAGERS, in_menu=False),
