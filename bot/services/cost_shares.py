@@ -4,7 +4,7 @@
 
 The price is whatever makes the shares add up to the residents' part (total − subsidies), so
 it is never typed. Money is exact: amounts are Decimal yuan with at most two places (fen),
-shares are computed as exact fractions of fen and rounded down, and the fen left over go one
+shares are computed in exact integers of fen and rounded down, and the fen left over go one
 each to the households whose shares lost the most in rounding (largest remainder); equal
 losses go to the lower household key first. The shares therefore always add up exactly to the
 residents' part, and the same input always gives the same shares.
@@ -14,11 +14,9 @@ Pure: the bot (bot/services/plans.py) and `gongjian costs split` both call `spli
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 
 from bot.i18n import N_
 from bot.services.errors import DomainError
@@ -116,7 +114,7 @@ def split(
     if subsidy > total:
         raise DomainError(SUBSIDY_TOO_LARGE, subsidy=str(subsidy), total=str(total))
     residents_part = total - subsidy
-    weighted: list[tuple[HouseholdBasis, Decimal, Fraction]] = []
+    paying: list[tuple[HouseholdBasis, Decimal]] = []
     without_area: list[Hashable] = []
     for household in households:
         table = (by_building or {}).get(household.building, coefficients)
@@ -127,23 +125,34 @@ def split(
             if coefficient:
                 without_area.append(household.key)
             continue
-        weighted.append((household, coefficient, Fraction(coefficient) * Fraction(household.area)))
-    weight = sum((w for _, _, w in weighted), Fraction(0))
+        paying.append((household, coefficient))
+    # Exact integer arithmetic: coefficient × area scaled to whole numbers (one scale for all,
+    # so the weights keep their proportions), and each share's fen as a quotient and remainder.
+    weights = [c * a for c, a in zip(_integers([c for _, c in paying]), _integers([h.area or Decimal(0) for h, _ in paying]))]
+    weight = sum(weights)
     if weight == 0 and residents_part > 0:
         raise DomainError(NOBODY_PAYS)
     fen = int(residents_part * 100)
-    exact = [fen * w / weight if weight else Fraction(0) for _, _, w in weighted]
-    rounded = [math.floor(x) for x in exact]
-    # Largest remainder: the fen left over go to the largest fractional parts, ties by key.
-    order = sorted(range(len(weighted)), key=lambda i: (-(exact[i] - rounded[i]), _sort_key(weighted[i][0].key)))
+    divided = [divmod(fen * w, weight) if weight else (0, 0) for w in weights]
+    rounded = [quotient for quotient, _ in divided]
+    # Largest remainder: the fen left over go to the largest remainders, ties by the lower key.
+    order = sorted(range(len(paying)), key=lambda i: (-divided[i][1], _sort_key(paying[i][0].key)))
     for i in order[: fen - sum(rounded)]:
         rounded[i] += 1
     shares = [
-        Share(h.key, h.floor, Decimal(h.area or 0), coefficient, (Decimal(amount) / 100).quantize(FEN))
-        for (h, coefficient, _), amount in zip(weighted, rounded)
+        Share(h.key, h.floor, h.area or Decimal(0), coefficient, (Decimal(amount) / 100).quantize(FEN))
+        for (h, coefficient), amount in zip(paying, rounded)
     ]
-    price = Decimal(residents_part) / Decimal(weight.numerator) * Decimal(weight.denominator) if weight else Decimal(0)
+    # The price per weighted m²: the residents' part over Σ coefficient × area, in yuan.
+    weighted_area = sum((c * (h.area or 0) for h, c in paying), Decimal(0))
+    price = residents_part / weighted_area if weighted_area else Decimal(0)
     return Split(total, subsidy, residents_part, price.quantize(Decimal("0.0001")), shares, without_area)
+
+
+def _integers(values: list[Decimal]) -> list[int]:
+    """The values times the one power of ten that makes them all whole numbers."""
+    places = max((max(0, -int(v.as_tuple().exponent)) for v in values), default=0)
+    return [int(v.scaleb(places)) for v in values]
 
 
 def _sort_key(key: Hashable) -> tuple[int, object]:
