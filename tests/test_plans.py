@@ -15,8 +15,25 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot import scheduling
+from bot.conversations.plan_messages import MAX_MESSAGE_CHARS
 from bot.emulator.client import UserChat
-from storage.models import AcceptanceAnswer, CostShare, OutboxDelivery, Plan, PlanFeedback, PlanStatus, ShareStatus, utcnow
+from bot.services import access, audit, plans
+from storage.models import (
+    AcceptanceAnswer,
+    ChannelIdentity,
+    CostShare,
+    Household,
+    ItemClass,
+    OutboxDelivery,
+    Place,
+    PlaceKind,
+    Plan,
+    PlanFeedback,
+    PlanStatus,
+    Role,
+    ShareStatus,
+    utcnow,
+)
 from tests.conftest import RunningBot, running_bot
 from tests.test_notices import arrives, join
 
@@ -108,6 +125,11 @@ async def test_a_plan_goes_from_draft_through_notice_works_and_acceptance(tmp_pa
         assert "▓▓▓▓▓▓░░░░ 60%" in saved.text
         progress = await arrives(resident, "60%")
         assert "管道已铺完" in progress.text
+        await grid.press("发布进度", (await grid.send("/works"))[0])
+        [with_photo] = await grid.send_photo("photo of the new pipes", caption="80 检查井已砌好")
+        assert "80%" in with_photo.text
+        photo = await arrives(resident, "80%")
+        assert photo.photo and "检查井已砌好" in photo.text
         await grid.press("施工通知", (await grid.send("/works"))[0])
         [sent] = await grid.send("明天9点到12点停水")
         assert "发给 1 个聊天" in sent.text  # 王阿姨 only: 刘师傅 muted the plan
@@ -167,12 +189,17 @@ async def test_costs_are_shared_seen_and_pledged(bot: RunningBot) -> None:
     [saved] = await admin.send("1:0,2:0,3:0.7,4:0.8,5:0.9,6:1.5")
     assert "6:1.5" in saved.text
 
+    async with bot.sessionmaker() as session:  # a household whose area the register lacks
+        missing = await session.scalar(select(Household).join(Place, Place.id == Household.unit_id).where(Place.name == "2单元", Household.room == "602"))
+        assert missing is not None
+        missing.area = Decimal(0)
+        await session.commit()
     [works] = await admin.send("/works")
     [shared] = await admin.press("分摊居民部分", works)
-    assert "¥240,000.00" in shared.text and "24 户" in shared.text
+    assert "¥240,000.00" in shared.text and "23 户" in shared.text and "1栋2单元602 没有面积记录" in shared.text
     async with bot.sessionmaker() as session:
         shares = list(await session.scalars(select(CostShare)))
-    assert sum(s.amount for s in shares) == Decimal("240000.00")
+    assert sum(s.amount for s in shares) == Decimal("240000.00") and len(shares) == 23
     assert {s.amount for s in shares if s.floor <= 2} == {Decimal("0.00")}
     top = [s for s in shares if s.floor == 6]
     fifth = [s for s in shares if s.floor == 5]
@@ -191,7 +218,18 @@ async def test_costs_are_shared_seen_and_pledged(bot: RunningBot) -> None:
     await ground.send("一楼不用电梯，为什么要出钱")
 
     [progress] = await admin.send("/shares")
-    assert "已认缴" in progress.text and "24 户中 1 户已认缴，1 户有异议" in progress.text
+    assert "已认缴 ¥" in progress.text and "23 户中 1 户已认缴，1 户有异议" in progress.text
+    # The building's leader sees the pledges too, below their own household's share.
+    async with bot.sessionmaker() as session:
+        leader = await session.scalar(select(ChannelIdentity.person_id).where(ChannelIdentity.external_id == "8201"))
+        building = await session.scalar(select(Place.id).where(Place.name == "1栋"))
+        assert leader is not None and building is not None
+        await access.grant_role(session, leader, Role.building_leader, access.Scope(PlaceKind.building, building), actor=audit.COMMAND_LINE)
+        await session.commit()
+    [own, pledges] = await resident.send("/shares")
+    assert "您家" in own.text and "23 户中 1 户已认缴" in pledges.text
+    [refused] = await ground.send("/shares")  # a resident sees their own share only
+    assert "户已认缴" not in refused.text
     async with bot.sessionmaker() as session:
         statuses = sorted(s.status.value for s in await session.scalars(select(CostShare).where(CostShare.status != ShareStatus.open)))
     assert statuses == ["disputed", "pledged"]
@@ -249,3 +287,22 @@ async def test_a_resident_on_wechat_reads_the_plan_and_objects_by_number(wechat_
         feedback = await session.scalar(select(PlanFeedback))
     assert feedback is not None and feedback.kind.value == "comment" and feedback.item_id is None
     assert "排水管换好后" in (await arrives(admin, "的意见")).text
+
+
+async def test_a_long_plan_is_read_in_several_messages(bot: RunningBot) -> None:
+    admin = bot.client.user(ADMIN, "陈主任")
+    await admin.send("/help")
+    async with bot.sessionmaker() as session:
+        compound = await session.scalar(select(Place).where(Place.kind == PlaceKind.compound))
+        assert compound is not None
+        plan = await plans.create_plan(session, audit.COMMAND_LINE, compound.id, "全面改造方案")
+        for n in range(1, 31):
+            draft = plans.ItemDraft(list(ItemClass)[n % 3], f"项目{n:02d}", "综合", "包括拆除、铺设、恢复路面和绿化等多道工序。" * 2, Decimal(10000 * n))
+            await plans.add_item(session, audit.COMMAND_LINE, plan, draft)
+        await session.commit()
+    shown = await admin.send("/plans")
+    assert len(shown) > 2 and all(len(m.text) <= MAX_MESSAGE_CHARS for m in shown)
+    assert [m.buttons != () for m in shown] == [False] * (len(shown) - 1) + [True]  # the options under the last
+    text = "\n".join(m.text for m in shown)
+    assert text.index("基础类") < text.index("完善类") < text.index("提升类")
+    assert all(f"项目{n:02d}" in text for n in range(1, 31)) and "共 30 项，总预算 ¥4,650,000.00" in text
