@@ -105,7 +105,7 @@ async def import_plan(session: AsyncSession, actor: audit.Actor, compound_id: in
             raise ImportRowError(row.line, error.message, **error.params) from None
         draft = plans.ItemDraft(item_class, row.required("title"), row.cells.get("category", ""), row.cells.get("description", ""), *funding,
                                 tuple(buildings), _date(row, "start"), _date(row, "end"))
-        await plans.add_item(session, actor, plan, draft)
+        await plans.add_item(session, actor, plan.id, draft)
     return plan, len(rows)
 
 

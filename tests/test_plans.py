@@ -21,6 +21,7 @@ from bot.services import access, audit, plans
 from storage.models import (
     AcceptanceAnswer,
     ChannelIdentity,
+    Conversation,
     CostShare,
     Household,
     ItemClass,
@@ -256,6 +257,12 @@ async def test_no_one_does_what_their_role_does_not_allow(bot: RunningBot) -> No
         plan = await session.scalar(select(Plan))
         assert plan is not None and plan.status is PlanStatus.draft
         assert await session.scalar(select(func.count()).select_from(OutboxDelivery)) == 0
+    for forged in ("pcls:1:1", "pans:1", "pcoef:1", "pwork:1:1"):  # add an item, answer, coefficients, works
+        assert await resident.press_data((await resident.last()).message_id, forged) == []
+        refusal = ((await bot.client.callback_answer(resident.last_callback_id or "")) or {}).get("text", "")
+        assert any(words in refusal for words in ("没有这个权限", "不存在", "没有编号")), forged
+    async with bot.sessionmaker() as session:  # and no step was entered
+        assert await session.scalar(select(func.count()).select_from(Conversation).where(Conversation.step.is_not(None))) == 0
     assert await resident.press_data((await resident.last()).message_id, "pdone:1:1") == []
     assert "不是在等" in ((await bot.client.callback_answer(resident.last_callback_id or "")) or {}).get("text", "")
 
@@ -298,7 +305,7 @@ async def test_a_long_plan_is_read_in_several_messages(bot: RunningBot) -> None:
         plan = await plans.create_plan(session, audit.COMMAND_LINE, compound.id, "全面改造方案")
         for n in range(1, 31):
             draft = plans.ItemDraft(list(ItemClass)[n % 3], f"项目{n:02d}", "综合", "包括拆除、铺设、恢复路面和绿化等多道工序。" * 2, Decimal(10000 * n))
-            await plans.add_item(session, audit.COMMAND_LINE, plan, draft)
+            await plans.add_item(session, audit.COMMAND_LINE, plan.id, draft)
         await session.commit()
     shown = await admin.send("/plans")
     assert len(shown) > 2 and all(len(m.text) <= MAX_MESSAGE_CHARS for m in shown)

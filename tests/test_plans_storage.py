@@ -28,7 +28,7 @@ async def drafted(session: AsyncSession) -> Plan:
     assert compound is not None
     plan = await plans.create_plan(session, OPERATOR, compound.id, "加装电梯")
     building = await plans.buildings_named(session, compound.id, ["１栋"])
-    await plans.add_item(session, OPERATOR, plan, plans.ItemDraft(ItemClass.improvement, "1栋加装电梯", funding_government=Decimal("200000"),
+    await plans.add_item(session, OPERATOR, plan.id, plans.ItemDraft(ItemClass.improvement, "1栋加装电梯", funding_government=Decimal("200000"),
                                                                     funding_residents=Decimal("333333.33"), building_ids=tuple(building)))
     return plan
 

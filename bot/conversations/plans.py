@@ -109,10 +109,7 @@ async def _plan_options(turn: Turn, plan: Plan) -> tuple[Option, ...]:
 async def plan_action(turn: Turn, payload: PlanAction) -> Response:
     try:
         if payload.action == ADD_ITEM:
-            plan = await plans.get_plan(turn.session, payload.plan_id)
-            if not await plans.may_manage(turn.session, turn.actor, plan) or plan.status is not PlanStatus.draft:
-                return Response.refusal(L(plans.NOT_A_DRAFT))
-            return Response.of(_class_question(plan.id))
+            return Response.of(_class_question((await plans.draft_to_change(turn.session, turn.actor, payload.plan_id)).id))
         if payload.action == PUBLISH:
             return await _publish(turn, payload.plan_id)
         if payload.action in (MUTE, FOLLOW):
@@ -177,6 +174,10 @@ def _class_question(plan_id: int) -> Reply:
 async def class_chosen(turn: Turn, payload: ItemClassPick) -> Response:
     if payload.item_class not in CLASS_CODES:
         return Response.refusal(STALE)
+    try:
+        await plans.draft_to_change(turn.session, turn.actor, payload.plan_id)
+    except DomainError as error:
+        return _refused(error)
     await turn.set_step(ITEM_TITLE, plan_id=payload.plan_id, item_class=CLASS_CODES[payload.item_class].value)
     return Response.of(Reply(L("The item's title on the first line; a description may follow on the next lines."), replace=True))
 
@@ -209,8 +210,8 @@ async def item_funding_typed(turn: Turn, text: str) -> Response:
 
 async def item_buildings_typed(turn: Turn, text: str) -> Response:
     _, data = await turn.step()
-    plan = await plans.get_plan(turn.session, int(data["plan_id"]))
     try:
+        plan = await plans.draft_to_change(turn.session, turn.actor, int(data["plan_id"]))
         ids = await plans.buildings_named(turn.session, plan.compound_id, text.replace("，", " ").replace("、", " ").split())
     except DomainError as error:
         return Response.of(Reply(error.text()))
@@ -243,11 +244,10 @@ async def item_dates_typed(turn: Turn, text: str) -> Response:
     )
     await turn.clear()
     try:
-        plan = await plans.get_plan(turn.session, int(data["plan_id"]))
-        item = await plans.add_item(turn.session, turn.actor, plan, draft)
+        item = await plans.add_item(turn.session, turn.actor, int(data["plan_id"]), draft)
     except DomainError as error:
         return Response.of(Reply(error.text()))
-    options = (Option(L("Add an item"), PlanAction(plan.id, ADD_ITEM).pack()), Option(L("Publish for public notice"), PlanAction(plan.id, PUBLISH).pack()),
+    options = (Option(L("Add an item"), PlanAction(item.plan_id, ADD_ITEM).pack()), Option(L("Publish for public notice"), PlanAction(item.plan_id, PUBLISH).pack()),
                Option(L("Show the plan"), CommandChoice("plans").pack()))
     return Response.of(Reply(Lines([L("Item {position} is added:", position=item.position), await messages.item_block(turn.session, item)]), options=options))
 
@@ -283,6 +283,10 @@ async def feedback_typed(turn: Turn, text: str) -> Response:
 
 
 async def answer_chosen(turn: Turn, payload: AnswerFeedback) -> Response:
+    try:
+        await plans.feedback_to_answer(turn.session, turn.actor, payload.feedback_id)
+    except DomainError as error:
+        return _refused(error)
     await turn.set_step(ANSWER_TEXT, feedback_id=payload.feedback_id)
     return Response.of(Reply(L("Write your answer; the resident gets it from the bot.")))
 
@@ -327,6 +331,10 @@ async def show_works(turn: Turn, args: str = "") -> Response:
 
 
 async def works_chosen(turn: Turn, payload: ItemWorks) -> Response:
+    try:
+        await plans.works_item(turn.session, turn.actor, payload.item_id)
+    except DomainError as error:
+        return _refused(error)
     if payload.action == PROGRESS:
         await turn.set_step(PROGRESS_TEXT, item_id=payload.item_id)
         return Response.of(Reply(L("Write the progress: a percentage, then a note, like: 60 管道已铺完. A photo with that as its caption works too. 100 means finished: residents will be asked to confirm.")))
@@ -487,6 +495,10 @@ async def show_coefficients(turn: Turn, args: str = "") -> Response:
 
 
 async def coefficients_chosen(turn: Turn, payload: CoefficientsFor) -> Response:
+    try:
+        await plan_costs.building_to_set(turn.session, turn.actor, payload.building_id)
+    except DomainError as error:
+        return _refused(error)
     current = await plan_costs.coefficients_of(turn.session, payload.building_id)
     await turn.set_step(COEFFICIENTS_TEXT, building_id=payload.building_id)
     return Response.of(Reply(L("Now: {table}\nWrite the new ones as floor:coefficient, like 1:0,2:0,3:0.7,4:0.8", table=cost_shares.format_coefficients(current))))

@@ -28,11 +28,17 @@ async def coefficients_of(session: AsyncSession, building_id: int) -> dict[int, 
     return rows or dict(cost_shares.DEFAULT_COEFFICIENTS)
 
 
-async def set_coefficients(session: AsyncSession, actor: audit.Actor, building_id: int, table: dict[int, Decimal]) -> None:
-    building = await session.get(Place, building_id)
-    if building is None or building.kind is not PlaceKind.building:
+async def building_to_set(session: AsyncSession, actor: audit.Actor, building_id: int) -> Place:
+    """A building whose coefficients this actor may set."""
+    building = await places_.get_place(session, building_id, PlaceKind.building)
+    if building is None:
         raise places_.no_such_place(PlaceKind.building, building_id)
     await access.require(session, actor, access.Permission.manage_plans, building)
+    return building
+
+
+async def set_coefficients(session: AsyncSession, actor: audit.Actor, building_id: int, table: dict[int, Decimal]) -> None:
+    building = await building_to_set(session, actor, building_id)
     await session.execute(delete(FloorCoefficient).where(FloorCoefficient.building_id == building.id))
     session.add_all(FloorCoefficient(building_id=building.id, floor=floor, coefficient=c) for floor, c in table.items())
     await audit.record(session, actor, "set_floor_coefficients", f"building:{building.id}", coefficients=cost_shares.format_coefficients(table))

@@ -209,11 +209,18 @@ async def buildings_named(session: AsyncSession, compound_id: int, names: Sequen
     return list(dict.fromkeys(ids))
 
 
-async def add_item(session: AsyncSession, actor: audit.Actor, plan: Plan, draft: ItemDraft) -> PlanItem:
+async def draft_to_change(session: AsyncSession, actor: audit.Actor, plan_id: int) -> Plan:
+    """A draft plan this actor may add items to."""
+    plan = await get_plan(session, plan_id)
     if not await may_manage(session, actor, plan):
         raise access.PermissionDenied(access.NOT_ALLOWED)
     if plan.status is not PlanStatus.draft:
         raise DomainError(NOT_A_DRAFT)
+    return plan
+
+
+async def add_item(session: AsyncSession, actor: audit.Actor, plan_id: int, draft: ItemDraft) -> PlanItem:
+    plan = await draft_to_change(session, actor, plan_id)
     position = (await session.scalar(select(func.max(PlanItem.position)).where(PlanItem.plan_id == plan.id)) or 0) + 1
     item = PlanItem(
         plan_id=plan.id, position=position, item_class=draft.item_class, category=draft.category[:50], title=draft.title[:200],
@@ -268,15 +275,20 @@ async def send_feedback(session: AsyncSession, feedback: PlanFeedback, message: 
     return await notify(session, _admins(compound), message, f"plan:{plan.id}:feedback")
 
 
-async def answer_feedback(session: AsyncSession, actor: audit.Actor, feedback_id: int, text: str) -> PlanFeedback:
+async def feedback_to_answer(session: AsyncSession, actor: audit.Actor, feedback_id: int) -> PlanFeedback:
+    """An objection or comment this actor may answer, not answered yet."""
     feedback = await session.get(PlanFeedback, feedback_id)
     if feedback is None:
         raise DomainError(NO_SUCH_PLAN)
-    plan = await get_plan(session, feedback.plan_id)
-    if not await may_manage(session, actor, plan):
+    if not await may_manage(session, actor, await get_plan(session, feedback.plan_id)):
         raise access.PermissionDenied(access.NOT_ALLOWED)
     if feedback.answer is not None:
         raise DomainError(ALREADY_ANSWERED)
+    return feedback
+
+
+async def answer_feedback(session: AsyncSession, actor: audit.Actor, feedback_id: int, text: str) -> PlanFeedback:
+    feedback = await feedback_to_answer(session, actor, feedback_id)
     feedback.answer, feedback.answered_by, feedback.answered_at = text[:MAX_TEXT_LENGTH], actor.person_id, utcnow()
     await audit.record(session, actor, "answer_plan_feedback", f"plan_feedback:{feedback.id}")
     return feedback
@@ -331,7 +343,8 @@ async def adopt(session: AsyncSession, actor: audit.Actor, plan_id: int, message
 # --- works ----------------------------------------------------------------------------------
 
 
-async def _works_item(session: AsyncSession, actor: audit.Actor, item_id: int) -> tuple[Plan, PlanItem]:
+async def works_item(session: AsyncSession, actor: audit.Actor, item_id: int) -> tuple[Plan, PlanItem]:
+    """An item of an adopted plan this actor may post progress and works notices for."""
     item = await get_item(session, item_id)
     plan = await get_plan(session, item.plan_id)
     if not await may_post_progress(session, actor, plan):
@@ -356,7 +369,7 @@ async def post_progress(
     session: AsyncSession, actor: audit.Actor, item_id: int, percent: int, note: str, photo_file_id: str | None, message: Reply
 ) -> ProgressPost:
     """Record progress and tell the compound's followers. 100 % completes the item: see `complete`."""
-    plan, item = await _works_item(session, actor, item_id)
+    plan, item = await works_item(session, actor, item_id)
     if not 0 <= percent <= 100:
         raise DomainError(BAD_PERCENT)
     if item.status not in (ItemStatus.planned, ItemStatus.in_works):
@@ -380,7 +393,7 @@ async def complete(session: AsyncSession, item: PlanItem, acceptance_days: int, 
 
 async def send_works_notice(session: AsyncSession, actor: audit.Actor, item_id: int, message: Reply) -> int:
     """A works notice (停水, 停电) to the residents of the item's buildings who follow the plan."""
-    plan, item = await _works_item(session, actor, item_id)
+    plan, item = await works_item(session, actor, item_id)
     buildings = [b.building_id for b in item.buildings]
     await audit.record(session, actor, "plan_works_notice", f"plan_item:{item.id}")
     return await notify(session, _followers(plan, _building_residents(buildings)), message, f"plan_item:{item.id}:works") if buildings else 0
