@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels import telegram
-from bot.conversations.turn import Turn
 from bot.config import Settings
+from bot.conversations.turn import Turn
 from bot.i18n import normalize_locale
 from bot.replies import Response
 from bot.services import people
