@@ -14,7 +14,7 @@ from bot.i18n import N_
 from bot.replies import Attachment, L, Lines, Option, Reply, Text, render_text
 from bot.services import plans
 from bot.services.cost_shares import FEN
-from storage.models import CostShare, ItemClass, ItemStatus, Plan, PlanFeedback, PlanItem, PlanStatus, ShareStatus
+from storage.models import CostShare, FeedbackKind, ItemClass, ItemStatus, Plan, PlanFeedback, PlanItem, PlanStatus, ShareStatus
 
 CLASS_NAMES = {ItemClass.basic: N_("Basic (基础类)"), ItemClass.improvement: N_("Improvement (完善类)"), ItemClass.upgrade: N_("Upgrade (提升类)")}
 PLAN_STATUS = {
@@ -69,9 +69,10 @@ async def item_block(session: AsyncSession, item: PlanItem) -> Lines:
     return Lines(lines)
 
 
-async def plan_view(session: AsyncSession, plan: Plan, compound_name: str, timezone_day: str | None) -> list[Text]:
+async def plan_view(session: AsyncSession, plan: Plan, compound_name: str, notice_until: str | None) -> list[Text]:
     """The plan as one or more messages: a head with totals and the funding split, then the
-    items grouped by class, cut between items so that no message grows too long."""
+    items grouped by class, cut between items so that no message grows too long.
+    `notice_until`: the notice's last day, as the reader's time zone has it, while in notice."""
     items = await plans.items_of(session, plan)
     total = sum((i.budget for i in items), Decimal(0))
     split = [(N_("Government {amount}"), sum((i.funding_government for i in items), Decimal(0))),
@@ -80,8 +81,8 @@ async def plan_view(session: AsyncSession, plan: Plan, compound_name: str, timez
              (N_("Others {amount}"), sum((i.funding_others for i in items), Decimal(0)))]
     head: list[Text] = [
         L("【{compound}】{title}", compound=compound_name, title=plan.title),
-        L("Status: {status}", status=L(PLAN_STATUS[plan.status])) if timezone_day is None
-        else L("Status: {status}, until {day}", status=L(PLAN_STATUS[plan.status]), day=timezone_day),
+        L("Status: {status}", status=L(PLAN_STATUS[plan.status])) if notice_until is None
+        else L("Status: {status}, until {day}", status=L(PLAN_STATUS[plan.status]), day=notice_until),
         L("{count} items, total budget {total}", count=len(items), total=yuan(total)),
         Lines([L(msgid, amount=yuan(amount)) for msgid, amount in split], "；"),
     ]
@@ -121,7 +122,7 @@ def published_message(plan: Plan, compound_name: str, until: str) -> Reply:
 
 
 def feedback_message(feedback: PlanFeedback, plan: Plan, item: PlanItem | None, author: str) -> Reply:
-    kind = L("Objection") if feedback.kind.value == "objection" else L("Comment")
+    kind = L("Objection") if feedback.kind is FeedbackKind.objection else L("Comment")
     about = L("item {position}, {title}", position=item.position, title=item.title) if item else L("the whole plan")
     return Reply(
         L("{kind} on {plan}, {about}, from {name}:\n{text}", kind=kind, plan=plan.title, about=about, name=author, text=feedback.text),
