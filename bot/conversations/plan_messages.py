@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversations.payloads import AcceptanceDone, AdoptPlan, AnswerFeedback, CommandChoice, FeedbackOn, SharePledge
 from bot.i18n import N_
-from bot.replies import Attachment, L, Lines, Option, Reply, Text, render_text
+from bot.replies import Attachment, L, Lines, Lplural, Option, Reply, Text, render_text
 from bot.services import plans
 from bot.services.cost_shares import FEN
 from storage.models import CostShare, FeedbackKind, ItemClass, ItemStatus, Plan, PlanFeedback, PlanItem, PlanStatus, ShareStatus
@@ -83,7 +83,7 @@ async def plan_view(session: AsyncSession, plan: Plan, compound_name: str, notic
         L("【{compound}】{title}", compound=compound_name, title=plan.title),
         L("Status: {status}", status=L(PLAN_STATUS[plan.status])) if notice_until is None
         else L("Status: {status}, until {day}", status=L(PLAN_STATUS[plan.status]), day=notice_until),
-        L("{count} items, total budget {total}", count=len(items), total=yuan(total)),
+        Lplural("{n} item, total budget {total}", "{n} items, total budget {total}", len(items), total=yuan(total)),
         Lines([L(msgid, amount=yuan(amount)) for msgid, amount in split], "；"),
     ]
     blocks: list[Text] = [Lines(head)]
