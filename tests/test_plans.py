@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot import scheduling
 from bot.conversations.plan_messages import MAX_MESSAGE_CHARS
 from bot.emulator.client import UserChat
-from bot.services import access, audit, plans
+from bot.services import access, audit, plan_costs, plans
 from storage.models import (
     AcceptanceAnswer,
     ChannelIdentity,
@@ -313,3 +313,28 @@ async def test_a_long_plan_is_read_in_several_messages(bot: RunningBot) -> None:
     text = "\n".join(m.text for m in shown)
     assert text.index("基础类") < text.index("完善类") < text.index("提升类")
     assert all(f"项目{n:02d}" in text for n in range(1, 31)) and "共 30 项，总预算 ¥4,650,000.00" in text
+
+
+async def test_a_resident_on_wechat_sees_and_pledges_their_share_by_number(wechat_bot: RunningBot) -> None:
+    assert wechat_bot.wechat_client is not None
+    resident = wechat_bot.wechat_client.user("oPlanResident02")
+    await resident.follow()
+    await resident.send(wechat_bot.sample.building_code)
+    await resident.send("2")  # 2单元
+    await resident.send("502")
+    async with wechat_bot.sessionmaker() as session:
+        compound = await session.scalar(select(Place).where(Place.kind == PlaceKind.compound))
+        assert compound is not None
+        plan = await plans.create_plan(session, audit.COMMAND_LINE, compound.id, "加装电梯")
+        buildings = await plans.buildings_named(session, compound.id, ["1栋"])
+        draft = plans.ItemDraft(ItemClass.improvement, "加装电梯", funding_government=Decimal("300000"), funding_residents=Decimal("240000"), building_ids=tuple(buildings))
+        item = await plans.add_item(session, audit.COMMAND_LINE, plan.id, draft)
+        plan.status = PlanStatus.adopted
+        await plan_costs.split_item(session, audit.COMMAND_LINE, item.id)
+        await session.commit()
+    [share] = await resident.send("分摊")
+    assert "1栋2单元502" in share and "5楼系数 0.9" in share and "回复 1：认缴" in share
+    [pledged] = await resident.send("1")
+    assert "已认缴 ¥" in pledged
+    async with wechat_bot.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(CostShare).where(CostShare.status == ShareStatus.pledged)) == 1
