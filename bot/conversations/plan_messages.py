@@ -9,11 +9,12 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversations.payloads import AcceptanceDone, AdoptPlan, AnswerFeedback, CommandChoice, FeedbackOn, SharePledge
+from bot.conversations.payloads import AcceptanceDone, AdoptPlan, AnswerFeedback, CommandChoice, FeedbackOn, ItemClassPick, PlanAction, SharePledge
 from bot.i18n import N_
-from bot.replies import Attachment, L, Lines, Lplural, Option, Reply, Text, render_text
+from bot.replies import Attachment, L, Lines, Lplural, Option, Reply, Response, Text, render_text
 from bot.services import plans
 from bot.services.cost_shares import FEN
+from bot.services.errors import DomainError
 from storage.models import CostShare, FeedbackKind, ItemClass, ItemStatus, Plan, PlanFeedback, PlanItem, PlanStatus, ShareStatus
 
 CLASS_NAMES = {ItemClass.basic: N_("Basic (基础类)"), ItemClass.improvement: N_("Improvement (完善类)"), ItemClass.upgrade: N_("Upgrade (提升类)")}
@@ -34,9 +35,14 @@ ITEM_STATUS = {
 # A message on a phone: short enough to read without losing one's place (Telegram allows 4096).
 MAX_MESSAGE_CHARS = 1500
 BAR_CELLS = 10
+# What the options' payloads carry (bot/conversations/payloads.py).
 YES, NO = 1, 2
 PLEDGE, DISPUTE = 1, 2
 OBJECTION, COMMENT = 1, 2
+ADD_ITEM, PUBLISH, MUTE, FOLLOW = 1, 2, 3, 4
+PROGRESS, WORKS_NOTICE, SHARE_COSTS = 1, 2, 3
+CLASS_CODES = {1: ItemClass.basic, 2: ItemClass.improvement, 3: ItemClass.upgrade}
+STALE = L("This button is no longer valid. Send /plans to start again.")
 
 
 def yuan(amount: Decimal) -> str:
@@ -188,6 +194,19 @@ def share_reply(share: CostShare, item: PlanItem, address: str) -> Reply:
     )
     options = (Option(L("Pledge it (认缴)"), SharePledge(share.id, PLEDGE).pack()), Option(L("Dispute it"), SharePledge(share.id, DISPUTE).pack()))
     return Reply(text, options=options)
+
+
+def refused(error: DomainError) -> Response:
+    return Response.refusal(error.text())
+
+
+def class_question(plan_id: int) -> Reply:
+    options = tuple(Option(L(CLASS_NAMES[c]), ItemClassPick(plan_id, code).pack()) for code, c in CLASS_CODES.items())
+    return Reply(L("Which class is the item?"), options=options)
+
+
+def draft_options(plan_id: int) -> tuple[Option, ...]:
+    return (Option(L("Add an item"), PlanAction(plan_id, ADD_ITEM).pack()), Option(L("Publish for public notice"), PlanAction(plan_id, PUBLISH).pack()))
 
 
 def feedback_options(plan: Plan) -> tuple[Option, ...]:
