@@ -89,7 +89,7 @@ def create_dispatcher(
     # Handlers receive `routing` (and `settings`, passed at start) as keyword arguments.
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation, routing=routing)
     dispatcher.update.outer_middleware(UpdateTransaction(sessionmaker))
-    dispatcher.update.outer_middleware(PersonContext(settings.default_locale, settings.timezone))
+    dispatcher.update.outer_middleware(PersonContext(settings))
     dispatcher.include_routers(*feature_routers())
     _register_lifecycle(dispatcher, settings, sessionmaker, routing, wechat)
     return dispatcher

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.wechat import commands as wechat_commands
 from bot.config import Settings
 from bot.i18n import N_, _, current_locale, ngettext, set_locale
+from bot.plans_commands import add_costs_commands, import_plan
 from bot.routing.commands import add_route_commands
 from bot.services import access, audit, invites, people, places, report_export
 from bot.services.errors import DomainError
@@ -59,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     households = import_commands.add_parser("households", help="households from a .csv or .xlsx file")
     households.add_argument("file", type=Path)
     households.set_defaults(handler=cmd_import_households)
+    plan = import_commands.add_parser("plan", help="a compound's plan (a draft) from a .csv or .xlsx file, one item a row")
+    plan.add_argument("file", type=Path)
+    plan.add_argument("--compound", type=int, required=True, help="the compound's id (gongjian places)")
+    plan.add_argument("--title", help="the plan's title; the file's name by default")
+    plan.set_defaults(handler=cmd_import_plan)
 
     for name, handler in (("grant", cmd_grant), ("revoke", cmd_revoke)):
         role = commands.add_parser(name, help=f"{name} a role")
@@ -92,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     household.set_defaults(handler=cmd_invite_household)
 
     add_route_commands(commands)
+    add_costs_commands(commands)
     wechat_commands.add_wechat_commands(commands)
     return parser
 
@@ -210,6 +217,21 @@ def cmd_import_households(args: argparse.Namespace, settings: Settings) -> int:
 
     summary = _in_transaction(settings, work)
     print(_summary(len(file.rows), summary))
+    return 0
+
+
+def cmd_import_plan(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.file.is_file():
+        print(_("No such file: {path}").format(path=args.file), file=sys.stderr)
+        return EXIT_FAILED
+    title = args.title or args.file.stem
+
+    async def work(session: AsyncSession) -> tuple[int, str, int]:
+        plan, count = await import_plan(session, audit.COMMAND_LINE, args.compound, title, args.file)
+        return plan.id, plan.title, count
+
+    plan_id, plan_title, count = _in_transaction(settings, work)
+    print(_("Plan #{id} {title}: {count} items, saved as a draft. Publish it in the chat with /plans.").format(id=plan_id, title=plan_title, count=count))
     return 0
 
 

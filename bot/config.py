@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     # the customer-service API. The rest of the 5 seconds is for the network.
     wechat_reply_seconds: float = Field(default=4.0, gt=0, lt=5)
 
+    # Plans: how long the public notice (公示) runs, how long residents have to confirm a
+    # completed item (完工确认), and the share of those who answered who must confirm it.
+    plan_notice_days: int = Field(default=7, ge=1, le=90)
+    plan_acceptance_days: int = Field(default=7, ge=1, le=90)
+    plan_acceptance_share: float = Field(default=0.5, gt=0, le=1)
+
     def wechat_required(self) -> dict[str, object]:
         return {"GONGJIAN_WECHAT_APP_ID": self.wechat_app_id, "GONGJIAN_WECHAT_APP_SECRET": self.wechat_app_secret, "GONGJIAN_WECHAT_TOKEN": self.wechat_token}
 

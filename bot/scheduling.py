@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import plan_sweeps
 from bot.config import Settings
 from bot.conversations import questions
 from bot.routing import RoutingEngine
@@ -42,6 +43,8 @@ SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("report-deadlines", reports.remind_and_escalate),
     ("report-follow-ups", reports.close_unanswered),
     ("report-figures", figures_message.send_monthly_figures),
+    ("plan-notices", plan_sweeps.end_plan_notices),
+    ("plan-acceptances", plan_sweeps.decide_acceptances),
 )
 
 

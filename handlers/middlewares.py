@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels import telegram
+from bot.config import Settings
 from bot.conversations.turn import Turn
 from bot.i18n import normalize_locale
 from bot.replies import Response
@@ -61,9 +62,9 @@ class PersonContext(BaseMiddleware):
     """Find or create the person behind the update and choose the language to answer in:
     their own choice, else their client's language, else the deployment's default."""
 
-    def __init__(self, default_locale: str, timezone: str) -> None:
-        self.default_locale = default_locale
-        self.timezone = timezone
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.default_locale = settings.default_locale
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -83,7 +84,8 @@ class PersonContext(BaseMiddleware):
                 locale=data["locale"],
                 in_group=chat is not None and chat.type in GROUP_CHATS,
                 chat_title=(chat.title or "") if chat else "",
-                timezone=self.timezone,
+                timezone=self.settings.timezone,
                 routing=data.get("routing"),
+                settings=self.settings,
             )
         return await handler(event, data)

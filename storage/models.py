@@ -12,7 +12,7 @@ to the same person.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     Enum,
@@ -707,3 +708,180 @@ class ReportEvent(Timestamped, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     photo_channel: Mapped[str | None] = mapped_column(String(20))
     photo_file_id: Mapped[str | None] = mapped_column(String(200))
+
+
+# --- plans --------------------------------------------------------------------------------
+
+
+class PlanStatus(str, enum.Enum):
+    """draft → notice (公示, residents may object) → notice_ended (the admin has the summary)
+    → adopted (works follow, item by item) → closed."""
+
+    draft = "draft"
+    notice = "notice"
+    notice_ended = "notice_ended"
+    adopted = "adopted"
+    closed = "closed"
+
+
+class ItemClass(str, enum.Enum):
+    """The national classes of renovation contents."""
+
+    basic = "basic"  # 基础类: water, power, roads, roofs
+    improvement = "improvement"  # 完善类: elevators, parking, greening
+    upgrade = "upgrade"  # 提升类: elderly care, childcare, community services
+
+
+class ItemStatus(str, enum.Enum):
+    """planned → in_works → completed (residents asked: 完工确认) → accepted or not_accepted."""
+
+    planned = "planned"
+    in_works = "in_works"
+    completed = "completed"
+    accepted = "accepted"
+    not_accepted = "not_accepted"
+
+
+class Plan(Timestamped, Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[PlanStatus] = mapped_column(Enum(PlanStatus, native_enum=False, length=20), default=PlanStatus.draft)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The notice sweep reads this index: plans in notice whose period has run out.
+    notice_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    adopted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    items: Mapped[list[PlanItem]] = relationship(back_populates="plan", order_by="PlanItem.position", cascade="all, delete-orphan")
+
+
+class PlanItem(Base):
+    __tablename__ = "plan_items"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "position"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the plan, as people refer to items
+    item_class: Mapped[ItemClass] = mapped_column(Enum(ItemClass, native_enum=False, length=20))
+    category: Mapped[str] = mapped_column(String(50), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Yuan, exact; the budget is the four parts' sum.
+    funding_government: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    funding_utility: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    funding_residents: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    funding_others: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[ItemStatus] = mapped_column(Enum(ItemStatus, native_enum=False, length=20), default=ItemStatus.planned)
+    progress: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # The acceptance sweep reads this index: completed items whose residents had their time.
+    acceptance_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    plan: Mapped[Plan] = relationship(back_populates="items")
+    buildings: Mapped[list[PlanItemBuilding]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def budget(self) -> Decimal:
+        return self.funding_government + self.funding_utility + self.funding_residents + self.funding_others
+
+
+class PlanItemBuilding(Base):
+    """A building an item affects: its residents get works notices and confirm completion."""
+
+    __tablename__ = "plan_item_buildings"
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id", ondelete="CASCADE"), primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class FeedbackKind(str, enum.Enum):
+    objection = "objection"
+    comment = "comment"
+
+
+class PlanFeedback(Timestamped, Base):
+    """An objection (异议) or comment on a plan in notice, and the admin's answer."""
+
+    __tablename__ = "plan_feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("plan_items.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[FeedbackKind] = mapped_column(Enum(FeedbackKind, native_enum=False, length=20))
+    text: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProgressPost(Timestamped, Base):
+    """Works progress on an item: a percentage, a note, perhaps a photo."""
+
+    __tablename__ = "plan_progress_posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    progress: Mapped[int] = mapped_column(SmallInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class AcceptanceAnswer(Timestamped, Base):
+    """A resident's 完工确认 of a completed item: done or not, a rating, a note. One per
+    person and item. A "not done" answer opens a problem report linked to the item; the
+    report's id is kept here once the reports feature has opened it."""
+
+    __tablename__ = "plan_acceptance_answers"
+    __table_args__ = (CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_1_to_5"),)
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    done: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    report_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PlanMute(Base):
+    """A resident who no longer wants a plan's progress and works notices (they follow their
+    compound's plan until they mute it)."""
+
+    __tablename__ = "plan_mutes"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+
+
+class FloorCoefficient(Base):
+    """A building's own cost coefficient for a floor; a building without rows uses the default."""
+
+    __tablename__ = "floor_coefficients"
+    building_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), primary_key=True)
+    floor: Mapped[int] = mapped_column(Integer, primary_key=True)
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(4, 2))
+
+
+class ShareStatus(str, enum.Enum):
+    open = "open"
+    pledged = "pledged"  # 认缴
+    disputed = "disputed"
+
+
+class CostShare(Base):
+    """A household's share of an item's residents' part, with what it was computed from, so
+    the household can see how (coefficient × area × price)."""
+
+    __tablename__ = "cost_shares"
+    __table_args__ = (UniqueConstraint("item_id", "household_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id", ondelete="CASCADE"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    floor: Mapped[int] = mapped_column(Integer)
+    area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(4, 2))
+    price_per_m2: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    status: Mapped[ShareStatus] = mapped_column(Enum(ShareStatus, native_enum=False, length=20), default=ShareStatus.open)
+    note: Mapped[str] = mapped_column(Text, default="")  # why it is disputed
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -270,3 +270,68 @@ class TicketFilter(Payload, prefix="tlist"):
 
     kind: str
     value: str
+
+
+# --- plans ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class NewPlanIn(Payload, prefix="pnew"):
+    compound_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemClassPick(Payload, prefix="pcls"):
+    plan_id: int
+    item_class: int  # 1 basic, 2 improvement, 3 upgrade
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanAction(Payload, prefix="pact"):
+    plan_id: int
+    action: int  # 1 add an item, 2 publish, 3 mute, 4 follow again
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackOn(Payload, prefix="pfb"):
+    plan_id: int
+    kind: int  # 1 objection, 2 comment
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerFeedback(Payload, prefix="pans"):
+    feedback_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AdoptPlan(Payload, prefix="padopt"):
+    plan_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemWorks(Payload, prefix="pwork"):
+    item_id: int
+    action: int  # 1 progress, 2 works notice, 3 share costs
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceptanceDone(Payload, prefix="pdone"):
+    item_id: int
+    answer: int  # 1 done, 2 not done
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceptanceRating(Payload, prefix="prate"):
+    item_id: int
+    stars: int  # 1 to 5
+
+
+@dataclasses.dataclass(frozen=True)
+class SharePledge(Payload, prefix="pshare"):
+    share_id: int
+    answer: int  # 1 pledge, 2 dispute
+
+
+@dataclasses.dataclass(frozen=True)
+class CoefficientsFor(Payload, prefix="pcoef"):
+    building_id: int

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.replies import Option, Response, render_text
 from bot.routing import RoutingEngine
 from bot.services import audit
@@ -40,6 +41,9 @@ class Turn:
     in_group: bool = False
     chat_title: str = ""
     timezone: str = "Asia/Shanghai"  # how times are read and shown (GONGJIAN_TIMEZONE)
+    # The deployment's settings, for flows that follow them (a plan's notice days); None in
+    # turns made without an application, where flows use the defaults.
+    settings: Settings | None = None
     # The complaint router and its categories (with their deadlines), for flows that read
     # free text as a problem report; None where a channel runs without it.
     routing: RoutingEngine | None = None

@@ -37,6 +37,9 @@ class Permission(enum.Enum):
     manage_faq = "manage_faq"
     handle_report = "handle_report"
     oversee_reports = "oversee_reports"
+    manage_plans = "manage_plans"
+    post_plan_progress = "post_plan_progress"
+    see_pledges = "see_pledges"
 
 
 # Who may do what, over the places their role covers. One table, read here only.
@@ -57,6 +60,11 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     # community; overdue reports are escalated (催办) to those who oversee them.
     Permission.handle_report: frozenset({Role.admin, Role.grid_worker}),
     Permission.oversee_reports: frozenset({Role.admin}),
+    # Plans: admins draft, publish and adopt; grid workers post works progress too; building
+    # leaders follow their building's pledges.
+    Permission.manage_plans: frozenset({Role.admin}),
+    Permission.post_plan_progress: frozenset({Role.admin, Role.grid_worker}),
+    Permission.see_pledges: frozenset({Role.admin, Role.building_leader}),
 }
 
 # How each role is named to people, translated where it is shown.

@@ -33,7 +33,7 @@ class WeChatChannel:
             token=settings.wechat_token.get_secret_value(),
             app_id=settings.wechat_app_id,
             encoding_aes_key=aes_key.get_secret_value() if aes_key else None,
-            handler=UpdateHandler(sessionmaker, settings.default_locale, settings.timezone, routing),
+            handler=UpdateHandler(sessionmaker, settings, routing),
             late=self.late,
             reply_seconds=settings.wechat_reply_seconds,
         )

@@ -23,6 +23,7 @@ from wechatpy.messages import BaseMessage, ImageMessage, LocationMessage, TextMe
 
 from bot.channels.wechat import CHANNEL, TRAITS
 from bot.channels.wechat.delivery import photos_of, queue_late_reply, texts_for
+from bot.config import Settings
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
 from bot.delivery import outbox
@@ -94,11 +95,11 @@ def update_key(message: BaseMessage) -> str:
 
 class UpdateHandler:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], default_locale: str, timezone: str, routing: RoutingEngine | None = None
+        self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, routing: RoutingEngine | None = None
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.default_locale = default_locale
-        self.timezone = timezone
+        self.settings = settings
+        self.default_locale = settings.default_locale
         self.routing = routing
 
     async def handle(self, message: BaseMessage, action: Action, deadline: float | None = None) -> Outcome | None:
@@ -136,4 +137,4 @@ class UpdateHandler:
         # One message of a person at a time, on every worker: a second waits for the first's commit
         # (PostgreSQL; SQLite admits one writer anyway).
         await session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
-        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale), timezone=self.timezone, routing=self.routing)
+        return Turn(session, person, TRAITS, openid, person.reading_locale(self.default_locale), timezone=self.settings.timezone, routing=self.routing, settings=self.settings)
