@@ -102,10 +102,11 @@ async def test_a_plan_goes_from_draft_through_notice_works_and_acceptance(tmp_pa
         admin, resident = bot.client.user(ADMIN, "陈主任"), bot.client.user(8101, "王阿姨")
         for person in (admin, resident, bot.client.user(8102, "刘师傅")):
             await person.send("/help")  # a new emulator: people open the chat with the bot there
-        assert await scheduling.run_sweeps(bot.sessionmaker, bot.settings, now=utcnow() + timedelta(days=6)) == {"plan_notices": 0, "plan_acceptances": 0}
+        early = await scheduling.run_sweeps(bot.sessionmaker, bot.settings, now=utcnow() + timedelta(days=6))
+        assert (early["plan-notices"], early["plan-acceptances"]) == (0, 0)
         later = utcnow() + timedelta(days=7, minutes=1)
-        assert (await scheduling.run_sweeps(bot.sessionmaker, bot.settings, now=later))["plan_notices"] == 1
-        assert (await scheduling.run_sweeps(bot.sessionmaker, bot.settings, now=later))["plan_notices"] == 0  # once only
+        assert (await scheduling.run_sweeps(bot.sessionmaker, bot.settings, now=later))["plan-notices"] == 1
+        assert (await scheduling.run_sweeps(bot.sessionmaker, bot.settings, now=later))["plan-notices"] == 0  # once only
         summary = await arrives(admin, "公示期已结束")
         assert "1 条异议" in summary.text and "0 条未答复" in summary.text
         [adopted] = await admin.press("通过方案", summary)
@@ -157,7 +158,7 @@ async def test_a_plan_goes_from_draft_through_notice_works_and_acceptance(tmp_pa
         assert "已经答复过" in ((await bot.client.callback_answer(resident.last_callback_id or "")) or {}).get("text", "")
 
         done = await scheduling.run_sweeps(bot.sessionmaker, bot.settings, now=utcnow() + timedelta(days=8))
-        assert done["plan_acceptances"] == 1
+        assert done["plan-acceptances"] == 1
         async with bot.sessionmaker() as session:
             plan_row = await session.scalar(select(Plan))
             assert plan_row is not None and plan_row.status is PlanStatus.closed

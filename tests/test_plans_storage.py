@@ -47,9 +47,9 @@ async def test_the_notice_ends_once_and_shares_add_up(sessionmaker: async_sessio
     assert sum(s.amount for s in result.shares) == Decimal("333333.33")
 
     settings = Settings(_env_file=None)
-    assert (await scheduling.run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=6)))["plan_notices"] == 0
-    assert (await scheduling.run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=8)))["plan_notices"] == 1
-    assert (await scheduling.run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=9)))["plan_notices"] == 0
+    assert (await scheduling.run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=6)))["plan-notices"] == 0
+    assert (await scheduling.run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=8)))["plan-notices"] == 1
+    assert (await scheduling.run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=9)))["plan-notices"] == 0
     async with sessionmaker() as session:
         assert (await session.get(Plan, plan_id)).status is PlanStatus.notice_ended  # type: ignore[union-attr]
         shares = list(await session.scalars(select(CostShare).where(CostShare.item_id == item_id)))

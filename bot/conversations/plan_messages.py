@@ -170,7 +170,7 @@ def acceptance_question(item: PlanItem) -> Reply:
 
 
 def acceptance_result(item: PlanItem, tally: plans.AcceptanceTally, accepted: bool) -> Reply:
-    verdict = L("accepted") if accepted else L("not accepted")
+    verdict = L(ITEM_STATUS[ItemStatus.accepted if accepted else ItemStatus.not_accepted])
     rating = str(tally.average_rating) if tally.average_rating is not None else "—"
     return Reply(L("{title}: {verdict}. {confirmed} said done, {not_done} said not done; average rating {rating}.",
                    title=item.title, verdict=verdict, confirmed=tally.confirmed, not_done=tally.not_done, rating=rating))
