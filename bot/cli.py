@@ -19,6 +19,7 @@ from bot.channels.wechat import commands as wechat_commands
 from bot.config import Settings
 from bot.i18n import N_, _, current_locale, ngettext, set_locale
 from bot.routing.commands import add_route_commands
+from bot.vote_commands import add_vote_commands
 from bot.services import access, audit, invites, people, places
 from bot.services.errors import DomainError
 from bot.services.households_import import read_households
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     household.set_defaults(handler=cmd_invite_household)
 
     add_route_commands(commands)
+    add_vote_commands(commands)
     wechat_commands.add_wechat_commands(commands)
     return parser
 
