@@ -33,6 +33,10 @@ class Permission(enum.Enum):
     link_group_chat = "link_group_chat"
     send_notice = "send_notice"
     import_households = "import_households"
+    create_vote = "create_vote"
+    record_paper_vote = "record_paper_vote"
+    replace_ballot = "replace_ballot"
+    see_turnout = "see_turnout"
 
 
 # Who may do what, over the places their role covers. One table, read here only.
@@ -44,6 +48,13 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.send_notice: frozenset({Role.admin, Role.grid_worker, Role.volunteer, Role.building_leader}),
     # An import may create districts, which no role covers: the operator's alone for now.
     Permission.import_households: frozenset(),
+    # Votes: admins create them; add Role.building_leader here to let leaders put votes to their
+    # own buildings (a leader's grant covers their building only).
+    Permission.create_vote: frozenset({Role.admin}),
+    Permission.record_paper_vote: frozenset({Role.admin, Role.building_leader}),
+    # Overwriting a household's vote of the other channel (paper over online), logged.
+    Permission.replace_ballot: frozenset({Role.admin}),
+    Permission.see_turnout: frozenset({Role.admin, Role.grid_worker, Role.building_leader}),
 }
 
 # How each role is named to people, translated where it is shown.
