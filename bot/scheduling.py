@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.routing import RoutingEngine
-from bot.services import routing_updates
+from bot.services import routing_updates, vote_schedule
 from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ SWEEP_SECONDS = 30
 Sweep = Callable[[AsyncSession, datetime, Settings], Awaitable[int]]
 
 # Every feature's sweeps, by name, in the order they run.
-SWEEPS: tuple[tuple[str, Sweep], ...] = ()
+SWEEPS: tuple[tuple[str, Sweep], ...] = (*vote_schedule.SWEEPS,)
 
 
 def create_scheduler(settings: Settings, engine: RoutingEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:

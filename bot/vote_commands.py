@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 
 from bot.config import Settings
 from bot.i18n import _
-from bot.services.vote_counting import Choice, Counts, DecisionResult, Threshold, decide, rule_named, tally_roll
+from bot.services.vote_counting import Choice, Counts, DecisionResult, decide, percent, rule_named, tally_roll
 from bot.services.vote_roll import read_roll
 
 
@@ -35,14 +34,6 @@ def cmd_tally(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def threshold_text(threshold: Threshold) -> str:
-    return ("> " if threshold.strict else "≥ ") + f"{threshold.share.numerator}/{threshold.share.denominator}"
-
-
-def _share(part: Decimal | int, whole: Decimal | int) -> str:
-    return f"{float(Fraction(part) / Fraction(whole)):.2%}" if whole else "—"
-
-
 def _met(met: bool) -> str:
     return _("met") if met else _("not met")
 
@@ -53,17 +44,17 @@ def result_lines(result: DecisionResult) -> list[str]:
     eligible, took_part, agreed = tally.eligible, tally.participating, tally.agree
     lines = [
         _("Rule: {rule} (participation {participation}, consent {consent})").format(
-            rule=rule.name, participation=threshold_text(rule.participation), consent=threshold_text(rule.consent)
+            rule=rule.name, participation=rule.participation.shown(), consent=rule.consent.shown()
         ),
         _("Eligible: {households} households, {area} m²").format(households=eligible.households, area=eligible.area),
         _("Took part: {households} households ({household_share}), {area} m² ({area_share}); needs {threshold}: by households {by_households}, by area {by_area}").format(
-            households=took_part.households, household_share=_share(took_part.households, eligible.households),
-            area=took_part.area, area_share=_share(took_part.area, eligible.area), threshold=threshold_text(rule.participation),
+            households=took_part.households, household_share=percent(took_part.households, eligible.households),
+            area=took_part.area, area_share=percent(took_part.area, eligible.area), threshold=rule.participation.shown(),
             by_households=_met(result.participation_households_met), by_area=_met(result.participation_area_met),
         ),
         _("Agreed: {households} households ({household_share} of those taking part), {area} m² ({area_share}); needs {threshold}: by households {by_households}, by area {by_area}").format(
-            households=agreed.households, household_share=_share(agreed.households, took_part.households),
-            area=agreed.area, area_share=_share(agreed.area, took_part.area), threshold=threshold_text(rule.consent),
+            households=agreed.households, household_share=percent(agreed.households, took_part.households),
+            area=agreed.area, area_share=percent(agreed.area, took_part.area), threshold=rule.consent.shown(),
             by_households=_met(result.consent_households_met), by_area=_met(result.consent_area_met),
         ),
     ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from bot.conversations import groups, help, linking, notices, onboarding, profile, roles
+from bot.conversations import groups, help, linking, notices, onboarding, profile, roles, votes
 from bot.conversations.feature import Command, Feature, PayloadFlow, PhotoFlow, TextFlow
 from bot.conversations.payloads import Payload
 
 # In the order /help and the menus list them.
-FEATURES: tuple[Feature, ...] = (onboarding.FEATURE, profile.FEATURE, notices.FEATURE, roles.FEATURE, linking.FEATURE, groups.FEATURE, help.FEATURE)
+FEATURES: tuple[Feature, ...] = (onboarding.FEATURE, profile.FEATURE, notices.FEATURE, votes.FEATURE, roles.FEATURE, linking.FEATURE, groups.FEATURE, help.FEATURE)
 
 
 K = TypeVar("K")

@@ -71,6 +71,15 @@ class Threshold:
     def __str__(self) -> str:
         return (">" if self.strict else "") + f"{self.share.numerator}/{self.share.denominator}"
 
+    def shown(self) -> str:
+        """As people read it: "≥ 2/3", "> 1/2"."""
+        return ("> " if self.strict else "≥ ") + f"{self.share.numerator}/{self.share.denominator}"
+
+
+def percent(part: Decimal | int, whole: Decimal | int) -> str:
+    """A share for reading ("66.67%"); the decisions are made on exact fractions, never on this."""
+    return f"{float(Fraction(part) / Fraction(whole)):.2%}" if whole else "—"
+
 
 @dataclass(frozen=True)
 class Rule:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -119,6 +120,11 @@ async def options_of(session: AsyncSession, vote_id: int) -> list[VoteOption]:
     return list(await session.scalars(select(VoteOption).where(VoteOption.vote_id == vote_id).order_by(VoteOption.position)))
 
 
+def local_time(moment: datetime, zone: str) -> str:
+    """A time as residents read it, in the deployment's zone (GONGJIAN_TIMEZONE)."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
 def is_open(vote: Vote, now: datetime) -> bool:
     return vote.closed_at is None and vote.opens_at <= now < vote.closes_at
 
@@ -136,10 +142,10 @@ def voter_condition(vote: Vote) -> Any:
     return and_(Membership.verified, tenure_ok, or_(Membership.represents, ~represented))
 
 
-def voters(vote: Vote, place: Place) -> Select[tuple[int, int]]:
-    """(person, household) of everyone who may vote in this vote."""
+def voters(vote: Vote, place: Place) -> Select[tuple[int]]:
+    """Everyone who may cast a household's vote in this vote."""
     return (
-        select(Membership.person_id, Membership.household_id)
+        select(Membership.person_id)
         .join(Household, Household.id == Membership.household_id)
         .where(places.within(place), voter_condition(vote))
     )
@@ -370,15 +376,15 @@ async def result(session: AsyncSession, vote: Vote) -> VoteResult:
 
 
 async def households_not_voted(session: AsyncSession, actor: audit.Actor, vote: Vote, limit: int = 200) -> list[places.HouseholdAddress]:
-    """The households of the vote that have not voted, within the places the actor may see the
-    turnout of (a building leader: their building)."""
+    """The households of the vote that have not voted, within the places where the actor may
+    see the turnout (a building leader: their building)."""
     place = await session.get(Place, vote.place_id)
     assert place is not None
     ids = list(
         await session.scalars(
             select(Household.id)
             .where(places.within(place), ~exists().where(Ballot.vote_id == vote.id, Ballot.household_id == Household.id))
-            .where(_actor_covers_household(actor))
+            .where(_covers_household(actor, access.Permission.see_turnout))
             .order_by(Household.building_id, Household.unit_id, Household.floor, Household.room)
             .limit(limit)
         )
@@ -387,35 +393,60 @@ async def households_not_voted(session: AsyncSession, actor: audit.Actor, vote: 
     return [addresses[i] for i in ids if i in addresses]
 
 
-def _actor_covers_household(actor: audit.Actor) -> Any:
-    """Households within a place where the actor may see turnout."""
+def _covers_household(actor: audit.Actor, permission: access.Permission) -> Any:
+    """On households: the actor's roles allow `permission` there (as access.allowed_places
+    does for places)."""
     if actor.is_operator:
-        return True
+        return true()
     return exists().where(
         RoleGrant.person_id == actor.person_id,
-        RoleGrant.role.in_(access.ALLOWED[access.Permission.see_turnout]),
+        RoleGrant.role.in_(access.ALLOWED[permission]),
         or_(*(RoleGrant.place_id == getattr(Household, kind.value + "_id") for kind in access.SCOPE_KINDS)),
     )
 
 
-async def votes_for_turnout(session: AsyncSession, actor: audit.Actor, now: datetime | None = None) -> list[Vote]:
-    """Open votes (and those closed in the last days) whose place holds households the actor sees."""
+async def open_votes_for(session: AsyncSession, actor: audit.Actor, permission: access.Permission, now: datetime | None = None) -> list[Vote]:
+    """Open votes with households where the actor's roles allow `permission` (a building leader
+    of one building of a compound's vote: their building's part)."""
     now = now or utcnow()
-    open_votes = list(await session.scalars(select(Vote).where(Vote.closed_at.is_(None), Vote.opens_at <= now).order_by(Vote.closes_at)))
-    visible = []
-    for vote in open_votes:
+    found = []
+    for vote in await session.scalars(select(Vote).where(Vote.closed_at.is_(None), Vote.opens_at <= now, Vote.closes_at > now).order_by(Vote.closes_at)):
         place = await session.get(Place, vote.place_id)
-        if place is not None and await _sees_some(session, actor, place):
-            visible.append(vote)
-    return visible
+        inside = select(exists().where(places.within(place), _covers_household(actor, permission))) if place else None
+        if inside is not None and await session.scalar(inside):
+            found.append(vote)
+    return found
 
 
-async def _sees_some(session: AsyncSession, actor: audit.Actor, place: Place) -> bool:
-    if await access.is_allowed(session, actor, access.Permission.see_turnout, place):
-        return True
-    # A building leader of one building of a compound's vote sees their building's part.
-    inside = select(exists().where(places.within(place), _actor_covers_household(actor)))
-    return bool(await session.scalar(inside))
+async def paper_households(session: AsyncSession, actor: audit.Actor, vote: Vote, room: str) -> list[places.HouseholdAddress]:
+    """Households of the vote with this room number where the actor records paper votes
+    ("301", or with its unit: "1单元 301")."""
+    place = await session.get(Place, vote.place_id)
+    assert place is not None
+    *unit, number = room.split() or [""]
+    query = select(Household.id).where(places.within(place), Household.room == number, _covers_household(actor, access.Permission.record_paper_vote))
+    ids = list(await session.scalars(query.order_by(Household.id).limit(MAX_OPTIONS)))
+    addresses = await places.household_addresses(session, ids)
+    found = [addresses[i] for i in ids if i in addresses]
+    return [a for a in found if not unit or a.unit == unit[0] or f"{a.building}{a.unit}" == "".join(unit)]
+
+
+async def creatable_places(session: AsyncSession, actor: audit.Actor) -> list[Place]:
+    """Compounds, buildings and units the actor may put a vote to: the places of their grants
+    and, when not too many, the places one and two levels inside."""
+    granted = list(
+        await session.scalars(
+            select(Place).join(RoleGrant, RoleGrant.place_id == Place.id)
+            .where(RoleGrant.person_id == actor.person_id, RoleGrant.role.in_(access.ALLOWED[access.Permission.create_vote])).distinct().order_by(Place.id)
+        )
+    )
+    found: dict[int, Place] = {}
+    for place in granted:
+        inside = await session.scalars(
+            select(Place).where(or_(Place.id == place.id, places.within(place, Place)), Place.kind.in_(VOTE_SCOPES)).order_by(Place.id).limit(MAX_OPTIONS + 1)
+        )
+        found.update((p.id, p) for p in inside)
+    return list(found.values())[:MAX_OPTIONS]
 
 
 def kind_term(kind: VoteKind) -> Term:
