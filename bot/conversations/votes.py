@@ -293,7 +293,7 @@ async def new_kind_chosen(turn: Turn, payload: NewVoteKind) -> Response:
     if payload.kind not in NEW_KINDS:
         return Response.refusal(STALE)
     choices = await votes.creatable_places(turn.session, turn.actor)
-    options = tuple(Option(await places.place_name(turn.session, p.id) or p.name, NewVotePlace(p.id).pack()) for p in choices)
+    options = tuple([Option(await places.place_name(turn.session, p.id) or p.name, NewVotePlace(p.id).pack()) for p in choices])
     await turn.set_step(NEW_TITLE, kind=payload.kind)
     return Response.of(Reply(L("Who votes? The households of:"), options=options, replace=True))
 
