@@ -153,3 +153,33 @@ async def test_reminders_are_neither_lost_nor_repeated_across_a_restart(start_bo
         assert (await sweep(bot, vote.closes_at - timedelta(hours=23)))["vote_reminders"] == 1
         assert await outbox_count(bot, f"vote:{vote.id}:remind") == 2
 
+
+
+async def test_a_consultation_on_wechat_with_numbered_options(wechat_bot: RunningBot) -> None:
+    assert wechat_bot.wechat_client is not None
+    home = await household(wechat_bot, "1栋", "1单元", "301")
+    async with wechat_bot.sessionmaker.begin() as session:
+        compound = await session.scalar(select(Place.id).where(Place.kind == PlaceKind.compound))
+        now = utcnow()
+        spec = votes.VoteSpec(
+            VoteKind.consultation, "先改哪些", compound or 0, now, now + timedelta(days=7), explanation="每户最多选两项。",
+            items=("加装电梯", "屋面防水", "楼道照明"), max_choices=2,
+        )
+        vote = await votes.create(session, audit.COMMAND_LINE, spec)
+        code = await invites.household_code(session, home, actor=audit.COMMAND_LINE)
+    resident = wechat_bot.wechat_client.user("oVoter0001")
+    await resident.follow()
+    [joined] = await resident.send(f"加入 {code}")
+    assert "认证住户成员" in joined
+    [ballot] = await resident.send("投票")
+    assert "先改哪些" in ballot and "回复 1：加装电梯" in ballot and "回复 4：提交我的选择（0 项）" in ballot
+    [ticked] = await resident.send("2")
+    assert "回复 2：✅ 屋面防水" in ticked
+    [ticked] = await resident.send("3")
+    [too_many] = await resident.send("1")
+    assert "最多只能选 2 项" in too_many
+    [receipt] = await resident.send("4")
+    assert "您家的投票已记录：屋面防水、楼道照明" in receipt
+    async with wechat_bot.sessionmaker() as session:
+        result = await votes.result(session, vote)
+    assert [item.label for item in result.ranked][:2] == ["屋面防水", "楼道照明"] and result.turnout.voted.households == 1

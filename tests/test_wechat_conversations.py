@@ -113,11 +113,11 @@ async def test_menu_clicks_run_commands_and_the_menu_is_made_from_the_command_li
 ) -> None:
     use_the_bots_wechat_settings(wechat_bot, monkeypatch)
     assert await asyncio.to_thread(cli.main, ["wechat", "menu"]) == 0
-    assert "加入 | 我的 | 更多 (语言, 绑定, 帮助, 取消)" in capsys.readouterr().out
+    assert "加入 | 我的 | 更多 (语言, 投票, 绑定, 帮助, 取消)" in capsys.readouterr().out
     state = await wechat(wechat_bot).state()
     assert state["menu"] == build_menu("zh_CN")
     keys = [b.get("key") for b in state["menu"]["button"][:2]] + [b["key"] for b in state["menu"]["button"][2]["sub_button"]]
-    assert keys == ["start", "me", "lang", "bind", "help", "cancel"]
+    assert keys == ["start", "me", "lang", "vote", "bind", "help", "cancel"]
 
     resident = wechat(wechat_bot).user("oResident0004")
     [me] = await resident.click("me")
