@@ -451,3 +451,40 @@ async def creatable_places(session: AsyncSession, actor: audit.Actor) -> list[Pl
 
 def kind_term(kind: VoteKind) -> Term:
     return Term({VoteKind.consultation: N_("consultation"), VoteKind.decision: N_("decision")}[kind])
+
+
+# --- the roll -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollRow:
+    """One eligible household and its vote (channel None: not voted)."""
+
+    household: str
+    area: Decimal
+    choices: tuple[Text, ...]
+    channel: BallotChannel | None
+    cast_at: datetime | None
+
+
+async def roll(session: AsyncSession, vote: Vote) -> list[RollRow]:
+    """Every household of the vote, with what it chose: what `gongjian vote export` writes."""
+    place = await session.get(Place, vote.place_id)
+    assert place is not None
+    options = {o.id: option_text(o) for o in await options_of(session, vote.id)}
+    chosen: dict[int, list[Text]] = {}
+    picks = await session.execute(
+        select(BallotChoice.ballot_id, BallotChoice.option_id).join(Ballot, Ballot.id == BallotChoice.ballot_id).where(Ballot.vote_id == vote.id)
+    )
+    for ballot_id, option_id in picks:
+        chosen.setdefault(ballot_id, []).append(options[option_id])
+    rows = await session.execute(
+        places.ADDRESS_QUERY.add_columns(Household.area, Ballot.id, Ballot.channel, Ballot.cast_at)
+        .outerjoin(Ballot, and_(Ballot.household_id == Household.id, Ballot.vote_id == vote.id))
+        .where(places.within(place))
+        .order_by(Household.building_id, Household.unit_id, Household.floor, Household.room)
+    )
+    return [
+        RollRow(f"{compound} {building} {unit} {room}", area, tuple(chosen.get(ballot_id, ())) if ballot_id else (), channel, cast_at)
+        for _, compound, building, unit, room, _floor, area, ballot_id, channel, cast_at in rows
+    ]
