@@ -342,17 +342,17 @@ async def turnout(session: AsyncSession, vote: Vote) -> Turnout:
     return Turnout(await _eligible(session, place), voted, paper)
 
 
-async def option_counts(session: AsyncSession, vote_id: int) -> dict[int, Counts]:
-    """Per option: the households that chose it and their area, summed in SQL."""
+async def _choice_counts(session: AsyncSession, vote_id: int) -> dict[tuple[int, BallotChannel], Counts]:
+    """Per option and channel: the households that chose it and their area, summed in SQL."""
     rows = await session.execute(
-        select(BallotChoice.option_id, func.count(), func.coalesce(func.sum(Household.area), 0))
+        select(BallotChoice.option_id, Ballot.channel, func.count(), func.coalesce(func.sum(Household.area), 0))
         .select_from(BallotChoice)
         .join(Ballot, Ballot.id == BallotChoice.ballot_id)
         .join(Household, Household.id == Ballot.household_id)
         .where(Ballot.vote_id == vote_id)
-        .group_by(BallotChoice.option_id)
+        .group_by(BallotChoice.option_id, Ballot.channel)
     )
-    return {option_id: Counts(households, Decimal(area)) for option_id, households, area in rows}
+    return {(option_id, channel): Counts(households, Decimal(area)) for option_id, channel, households, area in rows}
 
 
 @dataclass(frozen=True)
@@ -365,12 +365,24 @@ class VoteResult:
 
 
 async def result(session: AsyncSession, vote: Vote) -> VoteResult:
-    counts = await option_counts(session, vote.id)
+    """The count so far (or final, after the close): two aggregate queries for a decision, whose
+    ballots choose one option each, so that turnout is the sum over the options; a third for a
+    consultation, whose ballots may choose several."""
+    place = await session.get(Place, vote.place_id)
+    assert place is not None
+    by_channel = await _choice_counts(session, vote.id)
+    counts: dict[int, Counts] = {}
+    for (option_id, _), c in by_channel.items():
+        counts[option_id] = counts.get(option_id, Counts()) + c
     options = [(option, counts.get(option.id, Counts())) for option in await options_of(session, vote.id)]
-    seen = await turnout(session, vote)
     if vote.kind is VoteKind.decision:
+        voted = sum(by_channel.values(), Counts())
+        paper = sum(c.households for (_, channel), c in by_channel.items() if channel is BallotChannel.paper)
+        seen = Turnout(await _eligible(session, place), voted, paper)
         tally = DecisionTally(seen.eligible, {Choice(option.choice): c for option, c in options if option.choice})
         return VoteResult(vote, seen, options, decide(tally, vote_rule(vote)), [])
+    voted, paper = await _voted(session, vote.id)
+    seen = Turnout(await _eligible(session, place), voted, paper)
     ranked = ranking(ItemCount(option.id, option.label, c) for option, c in options)
     return VoteResult(vote, seen, options, None, ranked)
 
