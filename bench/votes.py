@@ -67,7 +67,7 @@ class VoteEmulator(BotApiEmulator):
         self.answered_at: dict[str, float] = {}
         self.app.router.add_post("/bench/ballots", self._ballots)
         self.app.router.add_post("/bench/press", self._press)
-        self.app.router.add_get("/bench/timings", self._timings)
+        self.app.router.add_post("/bench/timings", self._timings)
 
     async def api_answercallbackquery(self, params: dict[str, Any]) -> bool:
         answered = await super().api_answercallbackquery(params)
@@ -96,8 +96,9 @@ class VoteEmulator(BotApiEmulator):
         return web.json_response({"query_ids": query_ids})
 
     async def _timings(self, request: web.Request) -> web.Response:
-        ids = request.query["ids"].split(",")
-        deadline = time.monotonic() + float(request.query.get("wait", "0"))
+        body = await request.json()
+        ids = [str(i) for i in body["ids"]]
+        deadline = time.monotonic() + float(body.get("wait", 0))
         while not all(i in self.answered_at for i in ids) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         return web.json_response({"enqueued": [self.enqueued_at.get(i) for i in ids], "answered": [self.answered_at.get(i) for i in ids]})
@@ -209,8 +210,8 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     presses = [[u, message_ids[u], ballots[i][1][0 if i % 8 < 6 else 1 + i % 2][1]] for i, u in enumerate(residents)]
                     query_ids = await offer(http, where["url"], presses, args.rate)
                     timeout = aiohttp.ClientTimeout(total=args.drain_timeout + 30)
-                    params = {"ids": ",".join(query_ids), "wait": str(args.drain_timeout)}
-                    async with http.get(f"{where['url']}/bench/timings", params=params, timeout=timeout) as response:
+                    body = {"ids": query_ids, "wait": args.drain_timeout}
+                    async with http.post(f"{where['url']}/bench/timings", json=body, timeout=timeout) as response:
                         timings = await response.json()
                     bot_cpu_s = cpu_seconds(bot.pid) - cpu_before
             finally:
@@ -272,7 +273,7 @@ async def wait_ready(http: aiohttp.ClientSession, url: str, user_id: int, messag
     """One press answered: the bot has started and polls (that resident's vote is then cast again in the burst)."""
     async with http.post(f"{url}/bench/press", json={"presses": [[user_id, message_id, data]]}) as response:
         [query_id] = (await response.json())["query_ids"]
-    async with http.get(f"{url}/bench/timings", params={"ids": query_id, "wait": str(READY_TIMEOUT_S)}) as response:
+    async with http.post(f"{url}/bench/timings", json={"ids": [query_id], "wait": READY_TIMEOUT_S}) as response:
         if (await response.json())["answered"][0] is None:
             raise RuntimeError("the bot did not answer within the start timeout; its log ends:\n" + log.read_text(errors="replace")[-3000:])
 

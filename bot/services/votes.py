@@ -166,7 +166,7 @@ async def open_votes_of(session: AsyncSession, person_id: int, now: datetime | N
         return []
     found: list[OpenVote] = []
     homes = list(await session.scalars(select(Household).where(Household.id.in_(households))))
-    ancestor_ids = {home.ancestor_id(kind) for home in homes for kind in VOTE_SCOPES}
+    ancestor_ids = {place_id for home in homes for kind in VOTE_SCOPES if (place_id := home.ancestor_id(kind)) is not None}
     candidates = await session.scalars(
         select(Vote).where(Vote.place_id.in_(ancestor_ids), Vote.closed_at.is_(None), Vote.opens_at <= now, Vote.closes_at > now).order_by(Vote.closes_at)
     )
