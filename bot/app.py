@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 # Calls at start the bot works without (command menus, deleting a webhook) wait this long at most,
 # so a server that never answers delays the start by seconds, not by aiogram's default minute.
 OPTIONAL_CALL_TIMEOUT = 5  # seconds
+# Updates handled at once by polling. Beyond this, updates wait at Telegram (which keeps them a
+# day) instead of in tasks queued for a database connection: a burst (10,000 residents voting in
+# a minute) otherwise leaves thousands of tasks waiting, and those waiting longer than the pool's
+# timeout (60 s) fail. The one SQLite connection, or PostgreSQL's pool, is busy with far fewer.
+MAX_CONCURRENT_UPDATES = 64
 
 
 @dataclass
@@ -156,7 +161,8 @@ async def poll(app: Application, *, concurrent: bool = True) -> None:
     except Exception as error:  # noqa: BLE001 - any answer at all (an error page, a timeout): polling works all the same
         log.warning("deleteWebhook failed: %s", describe_failure(error))
     await app.dispatcher.start_polling(
-        bot, settings=app.settings, handle_as_tasks=concurrent, polling_timeout=10, handle_signals=concurrent
+        bot, settings=app.settings, handle_as_tasks=concurrent, polling_timeout=10, handle_signals=concurrent,
+        tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
     )
 
 

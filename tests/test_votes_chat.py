@@ -87,7 +87,7 @@ async def test_a_decision_from_creation_to_published_result(bot: RunningBot) -> 
     assert "1栋1单元加装电梯" in ballot.text and ballot.button_texts == ["同意", "不同意", "弃权"]
     [receipt] = await wang.press("同意", ballot)
     assert "投票回执" in receipt.text and "您家的投票已记录：同意" in receipt.text
-    [changed] = await wang.press("不同意", ballot)  # the ballot's buttons still work until the close
+    [changed] = await wang.press("不同意", ballot)  # the ballot stays, with its buttons, until the close
     assert "已改为：不同意" in changed.text
     [again] = await wang.send("投票")
     assert "您家目前的选择：不同意" in again.text

@@ -137,7 +137,9 @@ async def _cast(turn: Turn, vote_id: int, household_id: int, option_ids: list[in
     except DomainError as error:
         return _error(error)
     await turn.clear()
-    return Response.of(Reply(_receipt(turn, receipt), title=L("Vote receipt"), replace=True))
+    # A message of its own, not an edit of the ballot: the receipt stays, and so do the ballot's
+    # buttons, for a change of mind before the close.
+    return Response.of(Reply(_receipt(turn, receipt), title=L("Vote receipt")))
 
 
 def _receipt(turn: Turn, receipt: votes.Receipt) -> Text:
