@@ -94,25 +94,35 @@ def test_a_vote_from_yaml_is_created_and_its_export_tallies_like_the_bot(databas
     assert [c.value for c in next(sheet.iter_rows())] == ["household", "area", "choice", "channel", "time"] and sheet.max_row == 25
 
 
-@pytest.mark.parametrize(
-    ("name", "text", "words"),
-    [
-        ("v.json", '{"kind": "decision", "title": "x", "scope": "community:1", "closes": "2099-01-01 00:00"}', "compound:ID"),
-        ("v.json", '{"kind": "decision", "title": "x", "scope": "compound:999", "closes": "2099-01-01 00:00"}', "999"),
-        ("v.json", '{"kind": "vote", "title": "x"}', "vote"),
-        ("v.json", '{"kind": "decision", "title": "x", "scope": "building:2", "closes": "soon"}', "soon"),
-        ("v.json", '{"kind": "decision", "title": "x", "scope": "building:2", "closes": "2099-01-01 00:00", "colour": 1}', "colour"),
-        ("v.yaml", "kind: [decision", "v.yaml"),
-        ("v.yaml", "kind: consultation\ntitle: x\nscope: compound:4\ncloses: 2099-01-01 00:00\nitems: [a]\n", "2 到 20"),
-        ("missing.yaml", None, "missing.yaml"),
-    ],
-)
-def test_a_bad_vote_file_is_one_line_on_stderr(database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str | None, words: str) -> None:
-    if text is not None:
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    assert main(["vote", "create", str(tmp_path / name)]) == 1
+FILE_ERRORS = [
+    ('{"kind": "decision", "title": "x", "scope": "community:1", "closes": "2099-01-01 00:00"}', "compound:ID"),
+    ('{"kind": "vote", "title": "x"}', "vote"),
+    ('{"kind": "decision", "title": "x", "scope": "building:2", "closes": "soon"}', "soon"),
+    ('{"kind": "decision", "title": "x", "scope": "building:2", "closes": "2099-01-01 00:00", "colour": 1}', "colour"),
+    ('{"kind": "decision", "title": "x"', "v.json"),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), FILE_ERRORS)
+def test_a_bad_vote_file_is_one_line_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, words: str) -> None:
+    (tmp_path / "v.json").write_text(text, encoding="utf-8")
+    assert main(["vote", "create", str(tmp_path / "v.json")]) == 1
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1 and words in err
+
+
+def test_a_vote_the_database_refuses_is_one_line_on_stderr(database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, text, words in (
+        ("v.yaml", "kind: [decision", "v.yaml"),
+        ("missing.yaml", None, "missing.yaml"),
+        ("v.json", '{"kind": "decision", "title": "x", "scope": "compound:999", "closes": "2099-01-01 00:00"}', "999"),
+        ("v.yaml", "kind: consultation\ntitle: x\nscope: compound:4\ncloses: 2099-01-01 00:00\nitems: [a]\n", "2 到 20"),
+    ):
+        if text is not None:
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        assert main(["vote", "create", str(tmp_path / name)]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1 and words in err, err
 
 
 def test_exporting_a_vote_that_does_not_exist_says_so(database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
