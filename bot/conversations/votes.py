@@ -136,7 +136,8 @@ async def _cast(turn: Turn, vote_id: int, household_id: int, option_ids: list[in
         receipt = await votes.cast(turn.session, turn.person.id, vote_id, household_id, option_ids)
     except DomainError as error:
         return _error(error)
-    await turn.clear()
+    if (await turn.step())[0] == CHOOSING:  # a consultation's ticks; a decision keeps no step
+        await turn.clear()
     # A message of its own, not an edit of the ballot: the receipt stays, and so do the ballot's
     # buttons, for a change of mind before the close.
     return Response.of(Reply(_receipt(turn, receipt), title=L("Vote receipt")))
