@@ -211,3 +211,19 @@ async def test_only_admins_create_votes_and_only_for_a_compound_building_or_unit
         community_id = await session.scalar(select(Place.id).where(Place.kind == PlaceKind.community))
         with pytest.raises(DomainError, match="compound, a building or a unit"):
             await votes.create(session, audit.COMMAND_LINE, votes.VoteSpec(VoteKind.decision, "x", community_id or 0, now, now + timedelta(days=1)))
+
+
+async def test_the_result_chart_draws_every_chinese_label(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    import warnings
+
+    from bot.services import vote_schedule
+
+    async with sessionmaker.begin() as session:
+        community = await seed(session)
+        now = utcnow()
+        spec = votes.VoteSpec(VoteKind.consultation, "先改哪些", community.compound_id, now, now + timedelta(days=3), items=("加装电梯", "屋面防水"))
+        result = await votes.result(session, await votes.create(session, audit.COMMAND_LINE, spec))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)" for a character it draws as a box
+        png = await vote_schedule._chart(result, "zh_CN")
+    assert png.startswith(b"\x89PNG") and len(png) > 5_000
