@@ -26,6 +26,7 @@ from bot.services.errors import DomainError
 from bot.services.households_import import read_households
 from bot.services.report_figures import Period
 from bot.table_files import Cell, check_table_path, write_table
+from bot.vote_commands import add_vote_commands
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 from storage.models import PlaceKind, Role
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_route_commands(commands)
     add_costs_commands(commands)
+    add_vote_commands(commands)
     wechat_commands.add_wechat_commands(commands)
     return parser
 

@@ -25,7 +25,7 @@ from bot import plan_sweeps
 from bot.config import Settings
 from bot.conversations import questions
 from bot.routing import RoutingEngine
-from bot.services import figures_message, reports, routing_updates
+from bot.services import figures_message, reports, routing_updates, vote_schedule
 from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("report-figures", figures_message.send_monthly_figures),
     ("plan-notices", plan_sweeps.end_plan_notices),
     ("plan-acceptances", plan_sweeps.decide_acceptances),
+    *vote_schedule.SWEEPS,
 )
 
 
@@ -102,6 +103,11 @@ async def run_sweeps(
             async with sessionmaker.begin() as session:
                 if await _claim_sweep(session, name):
                     done[name] = await sweep(session, now, settings)
+        except asyncio.CancelledError:
+            # Shutdown cut the sweep short: its transaction rolled back and marked nothing, so
+            # the next start does it. One line here, not the scheduler's error with a traceback.
+            log.info("sweep %s stopped by shutdown; the next start does what was left", name)
+            return done
         except Exception:
             log.exception("sweep %s failed; it runs again in %s s", name, SWEEP_SECONDS)
     return done

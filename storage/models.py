@@ -885,3 +885,92 @@ class CostShare(Base):
     note: Mapped[str] = mapped_column(Text, default="")  # why it is disputed
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- votes --------------------------------------------------------------------------------
+
+
+class VoteKind(str, enum.Enum):
+    consultation = "consultation"  # 征求意见: approve up to K of N items; the result ranks them
+    decision = "decision"  # 表决: agree / disagree / abstain on a proposal, counted under the Civil Code
+
+
+class BallotChannel(str, enum.Enum):
+    online = "online"
+    paper = "paper"  # recorded by a building leader, with a photo of the signed form
+
+
+class Vote(Timestamped, Base):
+    """A vote of the households within a place (a compound, building or unit). It is open from
+    `opens_at` to `closes_at`; the sweeps announce the opening (`opened_at`), remind, and
+    publish the result at the close (`closed_at`), each marked in the transaction that does it."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        CheckConstraint("max_choices >= 1", name="max_choices_positive"),
+        Index("ix_votes_due", "closed_at", "closes_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[VoteKind] = mapped_column(Enum(VoteKind, native_enum=False, length=20))
+    title: Mapped[str] = mapped_column(String(200))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # bot.services.vote_counting: a rule's name and its thresholds as written ("2/3", ">1/2").
+    rule: Mapped[str] = mapped_column(String(30), default="civil-code-major")
+    participation: Mapped[str] = mapped_column(String(20), default="2/3")
+    consent: Mapped[str] = mapped_column(String(20), default="3/4")
+    max_choices: Mapped[int] = mapped_column(Integer, default=1)  # K of a consultation; 1 for a decision
+    tenants_vote: Mapped[bool] = mapped_column(Boolean, default=False)
+    live_results: Mapped[bool] = mapped_column(Boolean, default=False)  # otherwise only turnout until the close
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the opening was announced
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the result was published
+
+
+class VoteOption(Base):
+    """A consultation's item, or one of a decision's 同意 / 不同意 / 弃权 (`choice` set)."""
+
+    __tablename__ = "vote_options"
+    __table_args__ = (UniqueConstraint("vote_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # from 1, as shown
+    label: Mapped[str] = mapped_column(String(200))
+    choice: Mapped[str | None] = mapped_column(String(10))  # vote_counting.Choice of a decision's option
+
+
+class Ballot(Base):
+    """A household's vote: one per household and vote, whichever member casts it, enforced by
+    the unique constraint; casting again replaces its choices (the last one counts)."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (UniqueConstraint("vote_id", "household_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[BallotChannel] = mapped_column(Enum(BallotChannel, native_enum=False, length=10))
+    cast_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))  # the member voting online
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))  # the leader, for paper
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))  # the signed form
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BallotChoice(Base):
+    """An option a ballot chose: one for a decision, up to K for a consultation."""
+
+    __tablename__ = "ballot_choices"
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    option_id: Mapped[int] = mapped_column(ForeignKey("vote_options.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class VoteReminder(Base):
+    """A reminder sent `days_before` the close: the row is written with its messages, so a
+    restart neither loses nor repeats one."""
+
+    __tablename__ = "vote_reminders"
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"), primary_key=True)
+    days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

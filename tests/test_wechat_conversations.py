@@ -115,11 +115,11 @@ async def test_menu_clicks_run_commands_and_the_menu_is_made_from_the_command_li
 ) -> None:
     use_the_bots_wechat_settings(wechat_bot, monkeypatch)
     assert await asyncio.to_thread(cli.main, ["wechat", "menu"]) == 0
-    assert "参与 (报告, 提问, 方案) | 我的 (加入, 我的, 语言, 绑定) | 帮助 (帮助, 取消)" in capsys.readouterr().out
+    assert "参与 (报告, 提问, 投票, 方案) | 我的 (加入, 我的, 语言, 绑定) | 帮助 (帮助, 取消)" in capsys.readouterr().out
     state = await wechat(wechat_bot).state()
     assert state["menu"] == build_menu("zh_CN")
     keys = [sub["key"] for button in state["menu"]["button"] for sub in button.get("sub_button", [button])]
-    assert keys == ["report", "ask", "plans", "start", "me", "lang", "bind", "help", "cancel"]
+    assert keys == ["report", "ask", "vote", "plans", "start", "me", "lang", "bind", "help", "cancel"]
 
     resident = wechat(wechat_bot).user("oResident0004")
     [me] = await resident.click("me")

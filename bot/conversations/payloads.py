@@ -335,3 +335,71 @@ class SharePledge(Payload, prefix="pshare"):
 @dataclasses.dataclass(frozen=True)
 class CoefficientsFor(Payload, prefix="pcoef"):
     building_id: int
+
+
+# --- votes ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteOpen(Payload, prefix="vopen"):
+    vote_id: int
+    household_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteCast(Payload, prefix="vcast"):
+    """A decision's option, or the only item of a consultation allowing one: cast at once."""
+
+    vote_id: int
+    household_id: int
+    option_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteToggle(Payload, prefix="vtog"):
+    """An item of a consultation allowing several: chosen or unchosen, cast with VoteSubmit."""
+
+    vote_id: int
+    household_id: int
+    option_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteSubmit(Payload, prefix="vsub"):
+    vote_id: int
+    household_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperVote(Payload, prefix="pvote"):
+    vote_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperHousehold(Payload, prefix="phome"):
+    household_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperChoice(Payload, prefix="pch"):
+    option_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperReplace(Payload, prefix="prepl"):
+    answer: int  # 1 replace the online vote, 2 keep it
+
+
+@dataclasses.dataclass(frozen=True)
+class NewVoteKind(Payload, prefix="nvkind"):
+    kind: int  # 1 consultation, 2 decision (major matter), 3 decision (ordinary matter)
+
+
+@dataclasses.dataclass(frozen=True)
+class NewVotePlace(Payload, prefix="nvplace"):
+    place_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NewVoteAction(Payload, prefix="nvact"):
+    action: int  # 1 create, 2 discard

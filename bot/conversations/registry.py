@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from bot.conversations import groups, help, linking, notices, onboarding, plans, profile, questions, reports, roles, stats, tickets
+from bot.conversations import groups, help, linking, notices, onboarding, plans, profile, questions, reports, roles, stats, tickets, votes
 from bot.conversations.feature import Command, Feature, FreeTextFlow, LocationFlow, PayloadFlow, PhotoFlow, TextFlow
 from bot.conversations.payloads import Payload
 
 # In the order /help and the menus list them.
 FEATURES: tuple[Feature, ...] = (
-    onboarding.FEATURE, reports.FEATURE, questions.FEATURE, profile.FEATURE, tickets.FEATURE, stats.FEATURE, notices.FEATURE, plans.FEATURE, roles.FEATURE,
+    onboarding.FEATURE, reports.FEATURE, questions.FEATURE, profile.FEATURE, tickets.FEATURE, stats.FEATURE, notices.FEATURE, votes.FEATURE, plans.FEATURE, roles.FEATURE,
     linking.FEATURE, groups.FEATURE, help.FEATURE,
 )
 

@@ -320,6 +320,8 @@ class BotApiEmulator:
 
     async def _send_media(self, params: dict[str, Any], kind: str) -> dict[str, Any]:
         media = params.get(kind)
+        if isinstance(media, str) and media.startswith("attach://"):  # an upload: the file is the form's part of that name
+            media = params.get(media.removeprefix("attach://"))
         if media is None or media == "":
             raise bad_request(f"there is no {kind} in the request")
         caption = self._visible_text(str(params.get("caption") or ""), params.get("parse_mode"))

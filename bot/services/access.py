@@ -40,6 +40,10 @@ class Permission(enum.Enum):
     manage_plans = "manage_plans"
     post_plan_progress = "post_plan_progress"
     see_pledges = "see_pledges"
+    create_vote = "create_vote"
+    record_paper_vote = "record_paper_vote"
+    replace_ballot = "replace_ballot"
+    see_turnout = "see_turnout"
 
 
 # Who may do what, over the places their role covers. One table, read here only.
@@ -65,6 +69,13 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.manage_plans: frozenset({Role.admin}),
     Permission.post_plan_progress: frozenset({Role.admin, Role.grid_worker}),
     Permission.see_pledges: frozenset({Role.admin, Role.building_leader}),
+    # Votes: admins create them; add Role.building_leader here to let leaders put votes to their
+    # own buildings (a leader's grant covers their building only).
+    Permission.create_vote: frozenset({Role.admin}),
+    Permission.record_paper_vote: frozenset({Role.admin, Role.building_leader}),
+    # Overwriting a household's vote of the other channel (paper over online), logged.
+    Permission.replace_ballot: frozenset({Role.admin}),
+    Permission.see_turnout: frozenset({Role.admin, Role.grid_worker, Role.building_leader}),
 }
 
 # How each role is named to people, translated where it is shown.
