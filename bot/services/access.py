@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, delete, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -214,11 +214,15 @@ async def revoke_grant(session: AsyncSession, actor: audit.Actor, grant_id: int)
     return row
 
 
+# Built once: /me and every permission check ask it (see people._PERSON_BY_IDENTITY).
+_ROLES_OF = (
+    select(RoleGrant.role, Place.id, Place.kind, Place.name)
+    .join(Place, RoleGrant.place_id == Place.id)
+    .where(RoleGrant.person_id == bindparam("person_id"))
+    .order_by(RoleGrant.id)
+)
+
+
 async def roles_of(session: AsyncSession, person_id: int) -> list[GrantView]:
-    rows = await session.execute(
-        select(RoleGrant.role, Place.id, Place.kind, Place.name)
-        .join(Place, RoleGrant.place_id == Place.id)
-        .where(RoleGrant.person_id == person_id)
-        .order_by(RoleGrant.id)
-    )
+    rows = await session.execute(_ROLES_OF, {"person_id": person_id})
     return [GrantView(role, place_id, kind, name) for role, place_id, kind, name in rows]
