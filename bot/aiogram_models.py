@@ -18,6 +18,7 @@ that imported aiogram before this module still works: its models are simply buil
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -53,3 +54,10 @@ def defer_builds() -> None:
     if "aiogram" in sys.modules:
         return  # too late to change how its types were built: they are built already
     BaseModel.model_rebuild = classmethod(_model_rebuild)  # type: ignore[method-assign,assignment]
+
+
+def build(models: Iterable[type[BaseModel]]) -> None:
+    """Build these now rather than on first use: at start, before the start-up heap is frozen
+    out of the garbage collector, the models every update uses (see bot/app.py)."""
+    for model in models:
+        model.model_rebuild()

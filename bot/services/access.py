@@ -214,12 +214,14 @@ async def revoke_grant(session: AsyncSession, actor: audit.Actor, grant_id: int)
     return row
 
 
-# Built once: /me and every permission check ask it (see people._PERSON_BY_IDENTITY).
+# Built once, on the tables (see people._PERSON_BY_IDENTITY and places.ADDRESS_QUERY): /me and
+# /help ask it every time.
+_grants, _places = RoleGrant.__table__, Place.__table__
 _ROLES_OF = (
-    select(RoleGrant.role, Place.id, Place.kind, Place.name)
-    .join(Place, RoleGrant.place_id == Place.id)
-    .where(RoleGrant.person_id == bindparam("person_id"))
-    .order_by(RoleGrant.id)
+    select(_grants.c.role, _places.c.id, _places.c.kind, _places.c.name)
+    .join(_places, _grants.c.place_id == _places.c.id)
+    .where(_grants.c.person_id == bindparam("person_id"))
+    .order_by(_grants.c.id)
 )
 
 

@@ -100,11 +100,12 @@ async def join_household(session: AsyncSession, person_id: int, household_id: in
     return JoinResult(address, membership.verified, already)
 
 
-_MEMBERSHIPS = (
-    places.ADDRESS_QUERY.add_columns(Membership.verified, Membership.tenure, Membership.represents)
-    .join(Membership, Membership.household_id == Household.id)
-    .where(Membership.person_id == bindparam("person_id"))
-    .order_by(Membership.id)
+_memberships = Membership.__table__
+_MEMBERSHIPS = (  # on the tables, as places.ADDRESS_QUERY is
+    places.ADDRESS_QUERY.add_columns(_memberships.c.verified, _memberships.c.tenure, _memberships.c.represents)
+    .join(_memberships, _memberships.c.household_id == Household.__table__.c.id)
+    .where(_memberships.c.person_id == bindparam("person_id"))
+    .order_by(_memberships.c.id)
 )
 
 
