@@ -3,10 +3,9 @@
 aiogram declares its ~400 Telegram types with `defer_build=True` but then rebuilds every one of
 them at the end of `aiogram/types/__init__.py`, and each built validator carries its own copy
 of every type nested in it (Message alone holds most of the tree). That made `import aiogram`
-cost 126 MB of resident memory and about 1.5 s, half of the bot's memory, for types the bot
-never sees (payments, stickers, business accounts ...). Measured on this machine: 126 → 39 MB
-and 6.4 → 1.4 s (loaded machine) for the import; the few models an update really uses
-(Update, the methods the bot calls) are built on first use, in about 0.1-0.3 s once.
+cost 126 MB of resident memory, half of the bot's, for types the bot never sees (payments,
+stickers, business accounts ...). Built on first use: 39 MB, and the import 6.4 → 1.4 s on a
+loaded machine. The bot builds the few models every update uses at start (bot/app.py, 0.35 s).
 
 `defer_builds()` must run before aiogram is first imported (bot/__init__.py calls it, so every
 `bot.*` import does). While aiogram's types are imported, their rebuild only records the
