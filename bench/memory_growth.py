@@ -1,21 +1,23 @@
-"""What the bot keeps per update: bursts of /me from joined residents, a tracemalloc snapshot
-after each, and the allocation sites that grew from one burst to the next.
+"""What the bot keeps per update: bursts of /me from joined residents, and between bursts
+(1) the containers that grew in length, with who holds them, and (2) the allocation sites
+(tracemalloc) that grew.
 
     python bench/memory_growth.py [--residents 500] [--bursts 6]
 
 In one process, the real bot (bot.demo.offline_bot: the assembled application polling the Bot
-API emulator, one update at a time) on a throw-away SQLite file. The emulator keeps every
-message by design; what its own code allocates is left out, but sites in libraries it shares
-with the bot (aiohttp's server side, yarl) still show: read them with a deeper traceback
-(`tracemalloc.start(12)`) before blaming the bot. A cache with a bound stops growing once full;
-a site that grows by the same amount every burst keeps something per update. The last line is
-JSON: the sites that grew in every burst, with bytes kept per update.
+API emulator, one update at a time) on a throw-away SQLite file. The start-up heap is not frozen
+here (gc.freeze is switched off), so that the collector can list every container, those made
+at start included. The emulator keeps a log of every call and update by design; it shows up
+in both lists (tracemalloc attributes some of what it keeps to the bot's lines that made the
+call). A cache with a bound stops growing once full; a container that gains an entry per
+update, held by the bot, is a leak. The last line is JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import gc
 import json
 import sys
@@ -31,6 +33,7 @@ from bot.services import people, places  # noqa: E402
 from storage.models import PlaceKind  # noqa: E402
 
 EMULATOR = "*/bot/emulator/*"
+CONTAINERS = (list, dict, set, collections.deque)
 
 
 async def join_residents(bot: OfflineBot, user_ids: list[int]) -> None:
@@ -54,17 +57,36 @@ async def burst(bot: OfflineBot, user_ids: list[int]) -> None:
         await asyncio.sleep(0.05)
 
 
+def container_lengths() -> dict[int, tuple[int, object]]:
+    gc.collect()
+    return {id(o): (len(o), o) for o in gc.get_objects() if isinstance(o, CONTAINERS)}
+
+
+def holder(container: object) -> str:
+    """Who holds a container: the types of the objects that refer to it, tuples and frames aside."""
+    names = {type(r).__module__ + "." + type(r).__qualname__ for r in gc.get_referrers(container)}
+    return ", ".join(sorted(n for n in names if n not in ("builtins.tuple", "builtins.frame", "builtins.list"))) or "?"
+
+
 def site(statistic: tracemalloc.StatisticDiff) -> str:
     frame = statistic.traceback[0]
     return f"{frame.filename.split('site-packages/')[-1]}:{frame.lineno}"
 
 
-async def measure(residents: int, bursts: int) -> dict[str, float]:
+async def measure(residents: int, bursts: int) -> dict[str, object]:
     user_ids = list(range(FIRST_RESIDENT_ID, FIRST_RESIDENT_ID + residents))
     with tempfile.TemporaryDirectory(prefix="gongjian-memory-") as folder:
         async with offline_bot(f"sqlite+aiosqlite:///{folder}/bot.db") as bot:
             await join_residents(bot, user_ids)
             await burst(bot, user_ids)  # link codes issued, statements cached, models built
+            before = container_lengths()
+            await burst(bot, user_ids)
+            after = container_lengths()
+            grew = sorted(((after[k][0] - before[k][0], k) for k in after if k in before and after[k][0] > before[k][0]), reverse=True)
+            containers = [f"{type(after[k][1]).__name__} +{delta} held by {holder(after[k][1])}" for delta, k in grew[:8] if delta >= residents // 2]
+            for line in containers:
+                print("container", line, flush=True)
+            del before, after, grew
             tracemalloc.start(1)
             growth: dict[str, list[int]] = {}
             previous = None
@@ -79,7 +101,8 @@ async def measure(residents: int, bursts: int) -> dict[str, float]:
                     print(f"burst {number}: " + ", ".join(f"{site(s)} +{s.size_diff / 1000:.0f} kB" for s in grown[:4]), flush=True)
                 previous = snapshot
     every_burst = {name: sizes for name, sizes in growth.items() if len(sizes) == bursts - 1}
-    return {name: round(sum(sizes) / len(sizes) / residents, 1) for name, sizes in sorted(every_burst.items(), key=lambda item: -sum(item[1]))[:5]}
+    by_site = {name: round(sum(sizes) / len(sizes) / residents, 1) for name, sizes in sorted(every_burst.items(), key=lambda item: -sum(item[1]))[:5]}
+    return {"containers_growing_per_update": containers, "bytes_per_update_by_site": by_site}
 
 
 def main() -> None:
@@ -87,7 +110,8 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=500, help="joined residents; a burst is one /me from each")
     parser.add_argument("--bursts", type=int, default=6)
     args = parser.parse_args()
-    print(json.dumps({"bytes_per_update_by_site": asyncio.run(measure(args.residents, args.bursts))}))
+    gc.freeze = lambda: None  # see above: every container stays listable
+    print(json.dumps(asyncio.run(measure(args.residents, args.bursts)), ensure_ascii=False))
 
 
 if __name__ == "__main__":
