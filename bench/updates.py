@@ -1,7 +1,7 @@
 """The per-update path: how many updates a second the real bot handles and how fast it answers,
 against a bare aiogram echo bot on the same machine, emulator and load.
 
-    python bench/updates.py [--residents 1000] [--rates 50,100,200,400] [--seconds 5] [--burst 3000]
+    python bench/updates.py [--residents 1000] [--rates 50,100,200,400] [--seconds 5] [--burst 3000] [--bursts 1]
     python bench/updates.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 Each part runs in its own process, all on 127.0.0.1: this one generates the load; the project's
@@ -421,6 +421,7 @@ class BotRun:
     phases: list[Phase]
     rss_start_mb: float
     rss_end_mb: float
+    rss_after_bursts_mb: list[float]
 
 
 @dataclass
@@ -446,9 +447,15 @@ class Bench:
             for rate in self.args.rates:
                 phases.append(await self.load.phase(f"{rate:g}/s", meter, rate, self.args.seconds, 0, drain_timeout=self.args.seconds + 60))
                 print(phases[-1].line(label), flush=True)
-            phases.append(await self.load.phase(f"burst {self.args.burst}", meter, None, 0, self.args.burst, drain_timeout=180))
-            print(phases[-1].line(label), flush=True)
-            return BotRun(phases, rss_start, rss_mb(process.pid))
+            # Resident memory after each burst: growing burst after burst is a leak or an unbounded
+            # cache; settling after the first is the allocator keeping its high-water mark.
+            rss_after_bursts = []
+            for number in range(1, self.args.bursts + 1):
+                name = f"burst {self.args.burst}" + (f" #{number}" if number > 1 else "")
+                phases.append(await self.load.phase(name, meter, None, 0, self.args.burst, drain_timeout=180))
+                rss_after_bursts.append(rss_mb(process.pid))
+                print(phases[-1].line(label) + f"; RSS {rss_after_bursts[-1]:.1f} MB", flush=True)
+            return BotRun(phases, rss_start, rss_after_bursts[-1], rss_after_bursts)
         finally:
             await stop_process(process)
 
@@ -487,7 +494,9 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     real = await bench.run_bot("bot", [sys.executable, "-m", "bot.cli", "run"], environment)
             finally:
                 await stop_process(emulator)
-    echo_burst, burst = echo.phases[-1], real.phases[-1]
+    # Saturation from the first burst (as in runs with one); later bursts show memory over time.
+    first_burst = len(args.rates)
+    echo_burst, burst = echo.phases[first_burst], real.phases[first_burst]
     echo_100, bot_100 = at_rate(echo.phases, 100), at_rate(real.phases, 100)
     return {
         "echo_updates_per_s": round(echo_burst.handled_per_s, 1),
@@ -497,6 +506,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "p99_ms": round(bot_100.p99_ms, 1) if bot_100 else None,
         "rss_start_mb": round(real.rss_start_mb, 1),
         "rss_end_mb": round(real.rss_end_mb, 1),
+        "rss_after_bursts_mb": [round(rss, 1) for rss in real.rss_after_bursts_mb],
         "database": database.kind,
         "echo_p50_ms": round(echo_100.p50_ms, 1) if echo_100 else None,
         "echo_p99_ms": round(echo_100.p99_ms, 1) if echo_100 else None,
@@ -518,6 +528,7 @@ def main() -> None:
                                                "a throw-away database is made there; default a throw-away SQLite file")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each rate is offered")
     parser.add_argument("--burst", type=int, default=3000, help="updates enqueued at once to measure saturation")
+    parser.add_argument("--bursts", type=int, default=1, help="how many such bursts, one after another (memory over time)")
     parser.add_argument("--rates", type=lambda text: [float(r) for r in text.split(",")], default=[50.0, 100.0, 200.0, 400.0],
                         help="offered updates per second, comma-separated")
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)

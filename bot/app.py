@@ -16,9 +16,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.methods import SendMessage
+from aiogram.types import Message, Update
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import aiogram_models
 from bot.categories import load_categories, with_deadlines
 from bot.channels.wechat.channel import WeChatChannel, wechat_channel
 from bot.config import Settings
@@ -27,7 +30,7 @@ from bot.i18n import load_catalogues
 from bot.routing import RoutingEngine
 from bot.scheduling import create_scheduler
 from bot.services import routing_updates
-from bot.telegram_requests import RetryAfterFlood, SplitLongMessages
+from bot.telegram_requests import RESPONSE_TYPES, RetryAfterFlood, SplitLongMessages
 from handlers import feature_routers
 from handlers.commands import describe_failure, set_command_menus
 from handlers.middlewares import PersonContext, UpdateTransaction
@@ -114,6 +117,10 @@ def _register_lifecycle(
             senders.append(start_sender(settings, sessionmaker))
         if wechat is not None:
             senders.append(start_wechat_sender(settings, sessionmaker, wechat.api))
+        # The models every update uses, built now rather than for the first resident (they are
+        # built on first use: bot/aiogram_models.py), and so frozen with the rest below. Message
+        # first: the others then refer to its schema instead of building it again (0.35 s, not 0.8).
+        aiogram_models.build((Message, Update, SendMessage, *RESPONSE_TYPES))
         # What start-up built (aiogram's and pydantic's classes, SQLAlchemy's mappers: some
         # 260,000 objects) lives as long as the process; frozen, the collector stops walking it,
         # which took 100-350 ms a time and made the slowest answers slow.

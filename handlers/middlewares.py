@@ -24,6 +24,8 @@ from bot.services import people
 from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
+# Built once, on the table: an ORM insert of the mapped class is rebuilt and re-keyed per update.
+_CLAIM = insert(ProcessedUpdate.__table__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 GROUP_CHATS = ("group", "supergroup")
 
@@ -43,7 +45,7 @@ class UpdateTransaction(BaseMiddleware):
         assert isinstance(event, Update)
         async with self.sessionmaker() as session:
             try:
-                await session.execute(insert(ProcessedUpdate).values(channel=telegram.CHANNEL, update_key=str(event.update_id), processed_at=utcnow()))
+                await session.execute(_CLAIM, {"channel": telegram.CHANNEL, "update_key": str(event.update_id), "processed_at": utcnow()})
             except IntegrityError:
                 log.info("update %s was handled before; skipped", event.update_id)
                 return None

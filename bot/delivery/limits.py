@@ -15,9 +15,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis.asyncio import Redis
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 # How far a sender that fell behind may catch up, in seconds.
 CATCH_UP_SECONDS = 0.005
@@ -135,5 +136,7 @@ class RedisLimiter:
 
 def create_limiter(channel: str, rate: float, chat_interval: float, redis_url: str | None) -> Limiter:
     if redis_url:
+        from redis.asyncio import Redis  # 6 MB a process without Redis need not carry
+
         return RedisLimiter(Redis.from_url(redis_url), channel, rate, chat_interval)
     return LocalLimiter(rate, chat_interval)

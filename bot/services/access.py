@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, delete, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -246,11 +246,17 @@ async def revoke_grant(session: AsyncSession, actor: audit.Actor, grant_id: int)
     return row
 
 
+# Built once, on the tables (see people._PERSON_BY_IDENTITY and places.ADDRESS_QUERY): /me and
+# /help ask it every time.
+_grants, _places = RoleGrant.__table__, Place.__table__
+_ROLES_OF = (
+    select(_grants.c.role, _places.c.id, _places.c.kind, _places.c.name)
+    .join(_places, _grants.c.place_id == _places.c.id)
+    .where(_grants.c.person_id == bindparam("person_id"))
+    .order_by(_grants.c.id)
+)
+
+
 async def roles_of(session: AsyncSession, person_id: int) -> list[GrantView]:
-    rows = await session.execute(
-        select(RoleGrant.role, Place.id, Place.kind, Place.name)
-        .join(Place, RoleGrant.place_id == Place.id)
-        .where(RoleGrant.person_id == person_id)
-        .order_by(RoleGrant.id)
-    )
+    rows = await session.execute(_ROLES_OF, {"person_id": person_id})
     return [GrantView(role, place_id, kind, name) for role, place_id, kind, name in rows]

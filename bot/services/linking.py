@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Column, Table, delete, select, update
+from sqlalchemy import Column, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -41,7 +41,7 @@ class AlreadyLinked(LinkError):
 async def issue_code(session: AsyncSession, person_id: int) -> str:
     """The person's code: the one they have while it has minutes left (so /me shows the same code
     each time and writes nothing), else a new one, and the older one stops working."""
-    current = await session.scalar(select(LinkCode.code).where(LinkCode.person_id == person_id, LinkCode.expires_at > utcnow() + REISSUE_WITHIN))
+    current = await session.scalar(_CURRENT_CODE, {"person_id": person_id, "valid_until": utcnow() + REISSUE_WITHIN})
     if current is not None:
         return current
     await session.execute(delete(LinkCode).where(LinkCode.person_id == person_id))
@@ -55,6 +55,11 @@ async def issue_code(session: AsyncSession, person_id: int) -> str:
 
 # A code with less than this left is replaced, so that a person has time to type it.
 REISSUE_WITHIN = timedelta(minutes=3)
+
+
+# Built once, on the table (see people._PERSON_BY_IDENTITY and places.ADDRESS_QUERY): every /me asks it.
+_link_codes = LinkCode.__table__.c
+_CURRENT_CODE = select(_link_codes.code).where(_link_codes.person_id == bindparam("person_id"), _link_codes.expires_at > bindparam("valid_until"))
 
 
 def _new_code() -> str:

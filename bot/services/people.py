@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,15 @@ async def find_person(session: AsyncSession, channel: str, external_id: str) -> 
     )
 
 
+# The statements every update runs are built once, with their values as parameters: building one
+# (its clauses, then its cache key) cost more than running it on SQLite.
+_PERSON_BY_IDENTITY = (
+    select(Person, ChannelIdentity)
+    .join(ChannelIdentity)
+    .where(ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.external_id == bindparam("external_id"))
+)
+
+
 async def get_or_create_person(
     session: AsyncSession, channel: str, external_id: str, display_name: str = "", client_locale: str | None = None
 ) -> Person:
@@ -36,13 +45,7 @@ async def get_or_create_person(
     the client reports are kept current (written only when they change), and an identity marked
     unreachable (the person had blocked the bot) is tried again: mostly this is the person
     writing to us, and if they still block the bot, the next message marks them again."""
-    found = (
-        await session.execute(
-            select(Person, ChannelIdentity)
-            .join(ChannelIdentity)
-            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-        )
-    ).first()
+    found = (await session.execute(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
     if found is not None:
         person, identity = found
         if display_name and person.display_name != display_name:
@@ -97,10 +100,16 @@ async def join_household(session: AsyncSession, person_id: int, household_id: in
     return JoinResult(address, membership.verified, already)
 
 
+_memberships = Membership.__table__
+_MEMBERSHIPS = (  # on the tables, as places.ADDRESS_QUERY is
+    places.ADDRESS_QUERY.add_columns(_memberships.c.verified, _memberships.c.tenure, _memberships.c.represents)
+    .join(_memberships, _memberships.c.household_id == Household.__table__.c.id)
+    .where(_memberships.c.person_id == bindparam("person_id"))
+    .order_by(_memberships.c.id)
+)
+
+
 async def memberships_of(session: AsyncSession, person_id: int) -> list[MembershipView]:
     """The person's households with their addresses, in one query."""
-    query = places.ADDRESS_QUERY.add_columns(Membership.verified, Membership.tenure, Membership.represents)
-    rows = await session.execute(
-        query.join(Membership, Membership.household_id == Household.id).where(Membership.person_id == person_id).order_by(Membership.id)
-    )
+    rows = await session.execute(_MEMBERSHIPS, {"person_id": person_id})
     return [MembershipView(places.HouseholdAddress(*row[:6]), *row[6:]) for row in rows]

@@ -15,7 +15,6 @@ from typing import NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.i18n import N_
 from bot.services import access, audit
@@ -250,12 +249,15 @@ async def rooms_of_unit(session: AsyncSession, unit_id: int) -> list[tuple[int, 
 
 
 def _address_query() -> Select[tuple[int, str, str, str, str, int]]:
-    compound, building, unit = (aliased(Place, name=name) for name in ("compound", "building", "unit"))
+    # On the tables, not the mapped classes: a statement of plain columns skips the ORM's
+    # per-execution set-up (about a third of a statement's time on SQLite).
+    households = Household.__table__.c
+    compound, building, unit = (Place.__table__.alias(name) for name in ("compound", "building", "unit"))
     return (
-        select(Household.id, compound.name, building.name, unit.name, Household.room, Household.floor)
-        .join(unit, Household.unit_id == unit.id)
-        .join(building, Household.building_id == building.id)
-        .join(compound, Household.compound_id == compound.id)
+        select(households.id, compound.c.name, building.c.name, unit.c.name, households.room, households.floor)
+        .join(unit, households.unit_id == unit.c.id)
+        .join(building, households.building_id == building.c.id)
+        .join(compound, households.compound_id == compound.c.id)
     )
 
 
@@ -268,7 +270,7 @@ async def household_addresses(session: AsyncSession, household_ids: list[int]) -
     """Addresses of several households in one query."""
     if not household_ids:
         return {}
-    rows = await session.execute(ADDRESS_QUERY.where(Household.id.in_(household_ids)))
+    rows = await session.execute(ADDRESS_QUERY.where(Household.__table__.c.id.in_(household_ids)))
     return {row[0]: HouseholdAddress(*row) for row in rows}
 
 
