@@ -17,7 +17,7 @@ from bot import cli
 from bot.services.cost_shares import DEFAULT_COEFFICIENTS, HouseholdBasis, parse_coefficients, split
 from bot.services.errors import DomainError
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Plan, PlanItem
+from storage.models import Plan, PlanItem, VoteOption
 
 
 def unit(areas: tuple[str, str] = ("58.60", "72.35"), floors: range = range(1, 7)) -> list[HouseholdBasis]:
@@ -133,6 +133,24 @@ def test_a_plan_is_imported_whole_or_not_at_all(tmp_path: Path, monkeypatch: pyt
         return items
 
     assert asyncio.run(stored()) == [("雨污分流", Decimal("350000.00"), 2), ("加装电梯", Decimal("600000.00"), 1)]
+
+    # The plan's items put to the compound as a consultation: their titles are its items.
+    vote_file = tmp_path / "vote.yaml"
+    vote_file.write_text(f"kind: consultation\ntitle: 先改哪一项\nscope: compound:{compound}\ncloses: 2099-01-01 18:00\nplan_items: [2, 1]\n", encoding="utf-8")
+    assert cli.main(["vote", "create", str(vote_file)]) == 0
+    capsys.readouterr()
+
+    async def vote_items() -> list[str]:
+        engine = create_engine(f"sqlite+aiosqlite:///{database}")
+        async with create_sessionmaker(engine)() as session:
+            labels = list(await session.scalars(select(VoteOption.label).order_by(VoteOption.position)))
+        await engine.dispose()
+        return labels
+
+    assert asyncio.run(vote_items()) == ["加装电梯", "雨污分流"]
+    vote_file.write_text(f"kind: consultation\ntitle: x\nscope: compound:{compound}\ncloses: 2099-01-01 18:00\nplan_items: [1, 99]\n", encoding="utf-8")
+    assert cli.main(["vote", "create", str(vote_file)]) == 1
+    assert "99" in capsys.readouterr().err
 
 
 def write_csv(path: Path, rows: list[list[str]], header: list[str]) -> Path:

@@ -31,6 +31,7 @@ from storage.models import (
     Plan,
     PlanFeedback,
     PlanStatus,
+    Report,
     Role,
     ShareStatus,
     utcnow,
@@ -149,10 +150,15 @@ async def test_a_plan_goes_from_draft_through_notice_works_and_acceptance(tmp_pa
         asked = await arrives(other, "完工确认")  # muted the news, still asked as a resident of 1栋
         [what] = await other.press("没有完成", asked)
         assert "问题" in what.text
-        await other.send("井盖还没装好")
+        [reported] = await other.send("井盖还没装好")
+        assert "问题报告" in reported.text
         async with bot.sessionmaker() as session:
             answers = {a.done: a for a in await session.scalars(select(AcceptanceAnswer))}
             assert answers[True].rating == 4 and answers[False].note == "井盖还没装好"
+            # "Not done" opened a problem report with the resident's words, linked to the answer.
+            report = await session.get(Report, answers[False].report_id)
+            assert report is not None and "井盖还没装好" in report.text and report.reporter_id == answers[False].person_id
+        assert f"#{report.id}" in reported.text
         # Again: one answer each.
         await resident.press("是的，已完成", question)
         assert "已经答复过" in ((await bot.client.callback_answer(resident.last_callback_id or "")) or {}).get("text", "")

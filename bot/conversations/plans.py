@@ -29,6 +29,7 @@ from bot.conversations.payloads import (
     SharePledge,
 )
 from bot.conversations.plan_messages import refused
+from bot.conversations.reports import categories as report_categories
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import L, Lines, Option, Reply, Response
@@ -278,10 +279,14 @@ async def not_done_typed(turn: Turn, text: str) -> Response:
     _, data = await turn.step()
     await turn.clear()
     try:
-        await plans.add_acceptance_detail(turn.session, turn.actor, int(data["item_id"]), note=text.strip())
+        answer = await plans.add_acceptance_detail(
+            turn.session, turn.actor, int(data["item_id"]), note=text.strip(), categories=report_categories(turn), timezone=turn.timezone
+        )
     except DomainError as error:
         return Response.of(Reply(error.text()))
-    return Response.of(Reply(L("Thank you. What you wrote is recorded with the item for the community office.")))
+    return Response.of(
+        Reply(L("Thank you. Your words are now problem report #{id}; you will be told of every change. See /myreports.", id=answer.report_id))
+    )
 
 
 MANAGERS = frozenset({Role.admin})

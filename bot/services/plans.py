@@ -11,7 +11,7 @@ transaction of the change. The lifecycle is in storage.models.PlanStatus and Ite
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.categories import Category
 from bot.delivery import outbox
 from bot.i18n import N_
 from bot.replies import Reply
@@ -430,9 +431,13 @@ async def answer_acceptance(session: AsyncSession, actor: audit.Actor, item_id: 
     return answer
 
 
-async def add_acceptance_detail(session: AsyncSession, actor: audit.Actor, item_id: int, *, rating: int | None = None, note: str | None = None) -> AcceptanceAnswer:
+async def add_acceptance_detail(
+    session: AsyncSession, actor: audit.Actor, item_id: int, *, rating: int | None = None, note: str | None = None,
+    categories: Mapping[str, Category] | None = None, timezone: str = "Asia/Shanghai",
+) -> AcceptanceAnswer:
     """The rating (1–5), or the note of a "not done" answer, given after the answer itself.
-    A note completes a "not done" answer: that is when the report is to be opened."""
+    A note completes a "not done" answer: a problem report is opened with it (`categories`
+    are the report categories; needed with a note)."""
     assert actor.person_id is not None
     answer = await session.get(AcceptanceAnswer, (item_id, actor.person_id))
     if answer is None:
@@ -441,8 +446,10 @@ async def add_acceptance_detail(session: AsyncSession, actor: audit.Actor, item_
         answer.rating = max(1, min(5, rating))
     if note is not None:
         answer.note = note[:MAX_TEXT_LENGTH]
-        if not answer.done:
-            answer.report_id = await plan_links.open_report_for_unfinished_item(session, actor, await get_item(session, item_id), answer)
+        if not answer.done and answer.report_id is None:
+            assert categories is not None
+            item = await get_item(session, item_id)
+            answer.report_id = await plan_links.open_report_for_unfinished_item(session, actor, item, answer, categories, timezone)
     return answer
 
 

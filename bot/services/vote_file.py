@@ -10,6 +10,7 @@
     opens: 2026-12-01 09:00        # local time (GONGJIAN_TIMEZONE); now when left out
     closes: 2026-12-15 18:00
     # items: [加装电梯, 屋面防水, 楼道照明]   # a consultation's, with max_choices: 2
+    # plan_items: [12, 13, 15]     # or items of a published plan, by id (see /plans), in this order
     # tenants_vote: false
     # live_results: false          # otherwise only turnout is shown until the close
 
@@ -32,7 +33,10 @@ from bot.services.errors import DomainError
 from bot.services.votes import VOTE_SCOPES, VoteSpec
 from storage.models import Place, PlaceKind, VoteKind, utcnow
 
-FIELDS = {"kind", "title", "explanation", "scope", "rule", "participation", "consent", "opens", "closes", "items", "max_choices", "tenants_vote", "live_results"}
+FIELDS = {
+    "kind", "title", "explanation", "scope", "rule", "participation", "consent", "opens", "closes", "items", "plan_items", "max_choices",
+    "tenants_vote", "live_results",
+}
 BAD_FILE = N_("{name} cannot be read as a vote: {reason}")
 
 
@@ -63,6 +67,7 @@ def read_vote_file(path: Path, timezone: str) -> tuple[VoteSpec, PlaceKind]:
         closes_at=_time(_required(data, "closes", path), timezone),
         explanation=str(data.get("explanation") or ""),
         items=tuple(str(item) for item in data.get("items") or ()),
+        plan_item_ids=_ids(data.get("plan_items") or (), path),
         max_choices=int(data.get("max_choices") or 1),
         rule=str(data.get("rule") or "civil-code-major"),
         participation=str(data["participation"]) if data.get("participation") is not None else None,
@@ -71,6 +76,13 @@ def read_vote_file(path: Path, timezone: str) -> tuple[VoteSpec, PlaceKind]:
         live_results=bool(data.get("live_results", False)),
     )
     return spec, scope_kind
+
+
+def _ids(values: Any, path: Path) -> tuple[int, ...]:
+    try:
+        return tuple(int(value) for value in values)
+    except (TypeError, ValueError):
+        raise DomainError(BAD_FILE, name=path.name, reason="plan_items: [12, 13]") from None
 
 
 def _required(data: dict[str, Any], field: str, path: Path) -> Any:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
 from bot.replies import L, Text
-from bot.services import access, audit, places
+from bot.services import access, audit, places, plan_links
 from bot.services.errors import DomainError, Term
 from bot.services.vote_counting import (
     Choice,
@@ -84,6 +84,7 @@ class VoteSpec:
     closes_at: datetime
     explanation: str = ""
     items: tuple[str, ...] = ()  # a consultation's; a decision's options are 同意 / 不同意 / 弃权
+    plan_item_ids: tuple[int, ...] = ()  # items of a plan, by id: their titles follow `items`
     max_choices: int = 1
     rule: str = "civil-code-major"
     participation: str | None = None
@@ -112,7 +113,8 @@ async def create(session: AsyncSession, actor: audit.Actor, spec: VoteSpec) -> V
         raise DomainError(N_("A vote needs a title of at most {limit} characters."), limit=MAX_TITLE_LENGTH)
     if spec.closes_at <= spec.opens_at or spec.closes_at <= utcnow():
         raise DomainError(N_("A vote must close after it opens, and in the future."))
-    items = tuple(item.strip() for item in spec.items if item.strip())
+    from_plan = await plan_links.items_for_vote(session, spec.plan_item_ids) if spec.plan_item_ids else ()
+    items = tuple(item.strip() for item in (*spec.items, *from_plan) if item.strip())
     if spec.kind is VoteKind.consultation:
         if not 2 <= len(items) <= MAX_OPTIONS or len(set(items)) != len(items):
             raise DomainError(N_("A consultation needs 2 to {limit} different items."), limit=MAX_OPTIONS)
