@@ -2,7 +2,8 @@
 
 matplotlib's own fonts have no CJK glyphs; mplfonts ships Noto Sans CJK SC on PyPI, so every
 installation of the package can draw them. The font is registered once, on the first chart;
-drawing runs in a thread so the event loop keeps answering while a chart is made.
+drawing runs in a thread so the event loop keeps answering while a chart is made. matplotlib
+(some 30 MB) is imported with the first chart, not when the bot starts.
 """
 
 from __future__ import annotations
@@ -11,23 +12,19 @@ import asyncio
 import io
 import threading
 from collections.abc import Mapping, Sequence
+from importlib.util import find_spec
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: charts are files
-
-import mplfonts  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-CJK_FONT_FILE = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
+# mplfonts ships Noto Sans CJK SC inside its package; found without importing it.
+CJK_FONT_FILE = Path(find_spec("mplfonts").origin).parent / "fonts" / "NotoSansCJKsc-Regular.otf"  # type: ignore[arg-type,union-attr]
 _font_lock = threading.Lock()
 _font_family: list[str] = []
 
 
 def cjk_font_family() -> str:
     """The family name of the CJK font, registered with matplotlib on first use."""
+    from matplotlib import font_manager
+
     with _font_lock:
         if not _font_family:
             font_manager.fontManager.addfont(str(CJK_FONT_FILE))
@@ -46,6 +43,11 @@ def bar_chart_png(
     """Grouped horizontal bars: one group per category, one bar per series (e.g. per option,
     or response / resolution / satisfaction rates). Labels are drawn as given, already
     translated. `percent` shows values (0–1) as percentages on a 0–100 % axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: charts are files
+    from matplotlib.figure import Figure
+
     family = cjk_font_family()
     height = max(2.5, 1.0 + 0.45 * len(categories) * max(1, len(series)))
     figure = Figure(figsize=(7, height), dpi=120, layout="constrained")
