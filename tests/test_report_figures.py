@@ -120,8 +120,9 @@ async def test_last_months_figures_reach_the_admins_once(sessionmaker: Sessions)
 
 async def test_stats_answers_an_admin_and_refuses_a_resident(bot: RunningBot) -> None:
     admin_chat = bot.client.user(ADMIN, "社区管理员")
-    [empty] = await admin_chat.send("/stats")
+    empty, questions = await admin_chat.send("/stats")
     assert "问题报告" in empty.text and "这段时间没有" in empty.text
+    assert "向网格员提问" in questions.text and "共 0 个问题" in questions.text
     resident = bot.client.user(8801, "王阿姨")
     [refused] = await resident.send("统计")
     assert "网格员" in refused.text

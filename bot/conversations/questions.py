@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -440,31 +439,6 @@ async def _save_faq(turn: Turn, question: str, answer: str) -> Response:
 # --- figures ------------------------------------------------------------------------------
 
 
-async def month_figures(turn: Turn, args: str = "") -> Response:
-    """This month's questions in the admin's communities (in the deployment's time zone)."""
-    communities = await questions.faq_communities(turn.session, turn.actor)
-    if not communities:
-        return Response.of(Reply(L("These figures are for community administrators.")))
-    local_now = utcnow().astimezone(ZoneInfo(turn.timezone))
-    start = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start + timedelta(days=32)).replace(day=1)
-    replies = []
-    for community_id in communities:
-        figures = await questions.figures(turn.session, start, end, community_id)
-        lines: list[Text] = [
-            L("Questions in {month}: {asked} asked, {self_served} answered by the FAQ, {answered} answered by a person.",
-              month=start.strftime("%Y-%m"), asked=figures.asked, self_served=figures.self_served, answered=figures.answered)
-        ]
-        for worker in figures.per_worker:
-            rating = f"{worker.mean_rating:.1f}" if worker.mean_rating is not None else "—"
-            lines.append(
-                L("{name}: {answered} answered, first answer after {hours} hours on average, rating {rating} ({ratings} ratings)",
-                  name=worker.name, answered=worker.answered, hours=f"{worker.mean_wait_hours:.1f}", rating=rating, ratings=worker.ratings)
-            )
-        replies.append(Reply(Lines(lines)))
-    return Response(replies)
-
-
 # --- deadlines ----------------------------------------------------------------------------
 
 
@@ -493,7 +467,6 @@ FEATURE = Feature(
         Command("ask", ("提问", "咨询", "ask"), N_("Ask your grid worker a question"), start, Where.private),
         Command("queue", ("队列",), N_("Questions waiting for you: take the next"), queue, Where.private, ANSWERERS),
         Command("faq", ("常见问题",), N_("Keep the FAQ: add and delete entries"), faq, Where.private, frozenset({Role.admin}), in_menu=False),
-        Command("qstats", ("问答统计",), N_("This month's questions: self-service, answers, waiting times, ratings"), month_figures, Where.private, frozenset({Role.admin}), in_menu=False),
     ),
     payloads={
         QuestionHelped: helped, QuestionToPerson: to_person, QuestionAction: resident_action, QuestionRating: rated,

@@ -1,5 +1,5 @@
-"""/stats (统计): the report figures of a period on demand, for administrators (their community)
-and grid workers (their grid): "/stats" this month so far, "/stats 2026-10" a month,
+"""/stats (统计): the figures of a period on demand — problem reports, and for a community the
+questions to its grid workers — for administrators (their community) and grid workers (their grid): "/stats" this month so far, "/stats 2026-10" a month,
 "/stats 2026-10-01 2026-10-31" some days."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from bot.i18n import N_
 from bot.replies import Response
 from bot.services import report_figures
 from bot.services.errors import DomainError
-from bot.services.figures_message import categories_in, figures_replies
+from bot.services.figures_message import categories_in, figures_replies, question_figures, questions_reply
 from storage.models import Role
 
 
@@ -30,6 +30,9 @@ async def stats(turn: Turn, args: str = "") -> Response:
     for place in counted:
         found = await report_figures.figures(turn.session, place, period, turn.timezone)
         response.replies += await figures_replies(found, categories, turn.locale)
+        asked = await question_figures(turn.session, place, period, turn.timezone)
+        if asked is not None:
+            response.replies.append(questions_reply(asked, place, period))
     return response
 
 
@@ -37,7 +40,7 @@ FEATURE = Feature(
     name="stats",
     commands=(
         Command(
-            "stats", ("统计", "stats"), N_("report figures of a month: /stats 2026-10"), stats,
+            "stats", ("统计", "stats"), N_("Figures of a month, reports and questions: /stats 2026-10"), stats,
             roles=frozenset({Role.admin, Role.grid_worker}),
         ),
     ),

@@ -1,4 +1,5 @@
-"""The report figures as people read them — a chart and a few lines per place — and the
+"""The figures as people read them — reports: a chart and a few lines per place; questions to
+grid workers: self-service, answers, waiting times and ratings per grid worker — and the
 monthly sweep that sends last month's to every community's administrators.
 
 Category names come from the categories file, per language, so the figures are rendered for
@@ -23,7 +24,9 @@ from bot.charts import bar_chart
 from bot.config import Settings
 from bot.delivery import outbox
 from bot.replies import Attachment, L, Lines, Lplural, Msg, Reply, Text, render_text
-from bot.services.report_figures import Figures, PlaceFigures, figures, previous_month, rate_text
+from bot.services import questions
+from bot.services.questions import QuestionFigures
+from bot.services.report_figures import Figures, Period, PlaceFigures, figures, previous_month, rate_text
 from storage.models import JobRun, Person, Place, PlaceKind, Role, RoleGrant
 
 MONTHLY_JOB = "report-figures"
@@ -85,6 +88,31 @@ async def figures_replies(found: PlaceFigures, categories: Mapping[str, Category
     ]
 
 
+def questions_reply(found: QuestionFigures, place: Place, period: Period) -> Reply:
+    """Questions asked in the period: how many, how many the FAQ answered, and per grid worker
+    the answers, the mean wait for the first one, and the ratings."""
+    lines: list[Text] = [
+        L("{asked} asked, {self_served} answered by the FAQ, {answered} answered by a person.",
+          asked=found.asked, self_served=found.self_served, answered=found.answered)
+    ]
+    for worker in found.per_worker:
+        rating = f"{worker.mean_rating:.1f}" if worker.mean_rating is not None else "—"
+        lines.append(
+            L("{name}: {answered} answered, first answer after {hours} hours on average, rating {rating} ({ratings} ratings)",
+              name=worker.name, answered=worker.answered, hours=f"{worker.mean_wait_hours:.1f}", rating=rating, ratings=worker.ratings)
+        )
+    return Reply(Lines(lines), title=L("Questions to grid workers in {place}, {period}", place=place.name, period=str(period)))
+
+
+async def question_figures(session: AsyncSession, place: Place, period: Period, timezone: str) -> QuestionFigures | None:
+    """The question figures of a community (questions are counted per community); None for a
+    smaller place."""
+    if place.kind is not PlaceKind.community:
+        return None
+    start, end = period.bounds(timezone)
+    return await questions.figures(session, start, end, place.id)
+
+
 async def send_monthly_figures(session: AsyncSession, now: datetime, settings: Settings) -> int:
     """On the first days of a month, last month's figures to the administrators of each
     community that had reports, once (the run is claimed in job_runs in this transaction).
@@ -111,11 +139,14 @@ async def send_monthly_figures(session: AsyncSession, now: datetime, settings: S
     sent = 0
     for place, by_locale in readers.items():
         found = await figures(session, place, period, settings.timezone)
-        if not found.total.reports:
+        asked = await question_figures(session, place, period, settings.timezone)
+        if not found.total.reports and not (asked and asked.asked):
             continue  # nothing to report: /stats still shows the empty month on demand
         sent += 1
         for locale, person_ids in by_locale.items():
             to = await outbox.recipients(session, person_ids)
-            for reply in await figures_replies(found, categories, locale):
+            replies = await figures_replies(found, categories, locale) if found.total.reports else []
+            replies += [questions_reply(asked, place, period)] if asked and asked.asked else []
+            for reply in replies:
                 await outbox.enqueue(session, to, reply, source=f"report-figures:{run_key}:{place.id}")
     return sent
