@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     categories_file: Path = DEFAULT_CATEGORIES_FILE
     routing_training_data: Path | None = DEFAULT_TRAINING_CSV
     routing_retrain_hour: int = Field(default=3, ge=0, le=23)
+    # How often due work is swept (bot/scheduling.py); 0 turns the sweeps off, for tests that run
+    # them by hand at a time of their choosing.
+    sweep_seconds: int = Field(default=30, ge=0)
     # Problem reports: hours to the deadline per category code, over the categories file's:
     # GONGJIAN_REPORT_DEADLINES='{"elevator": 24}'.
     report_deadlines: dict[str, int] = Field(default_factory=dict)

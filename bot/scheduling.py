@@ -2,7 +2,7 @@
 module-level functions, and claim their run in the database when only one worker may do it.
 
 Work that falls due at a time kept in the database (a report's deadline, a vote's close, a
-question waiting too long) is done by *sweeps*: every SWEEP_SECONDS each sweep, in its own
+question waiting too long) is done by *sweeps*: every GONGJIAN_SWEEP_SECONDS (30) each sweep, in its own
 transaction, does what is due by `now` and marks it done in that same transaction (outbox
 messages included). A restart therefore loses nothing and repeats nothing, and no job needs to
 be rebuilt: the database is the schedule. Two workers never sweep at once: on PostgreSQL a
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 MODEL_REFRESH_MINUTES = 10
 # Telegram keeps undelivered updates for 24 hours; a week leaves room for any redelivery.
 PROCESSED_UPDATES_KEPT_DAYS = 7
-SWEEP_SECONDS = 30
 
 # A sweep does what is due by `now` and returns how many things it did.
 Sweep = Callable[[AsyncSession, datetime, Settings], Awaitable[int]]
@@ -60,10 +59,11 @@ def create_scheduler(settings: Settings, engine: RoutingEngine, sessionmaker: as
         forget_old_updates, "cron", hour=(retrain_hour + 1) % 24, id="forget-old-updates", replace_existing=True,
         args=[sessionmaker], coalesce=True, max_instances=1,
     )
-    scheduler.add_job(
-        run_sweeps, "interval", seconds=SWEEP_SECONDS, id="sweeps", replace_existing=True,
-        args=[sessionmaker, settings], coalesce=True, max_instances=1, next_run_time=datetime.now(UTC),
-    )
+    if settings.sweep_seconds:
+        scheduler.add_job(
+            run_sweeps, "interval", seconds=settings.sweep_seconds, id="sweeps", replace_existing=True,
+            args=[sessionmaker, settings], coalesce=True, max_instances=1, next_run_time=datetime.now(UTC),
+        )
     scheduler.add_job(
         routing_updates.refresh_if_newer, "interval", minutes=MODEL_REFRESH_MINUTES, id="routing-refresh",
         replace_existing=True, args=[engine, sessionmaker], coalesce=True, max_instances=1,
@@ -109,7 +109,7 @@ async def run_sweeps(
             log.info("sweep %s stopped by shutdown; the next start does what was left", name)
             return done
         except Exception:
-            log.exception("sweep %s failed; it runs again in %s s", name, SWEEP_SECONDS)
+            log.exception("sweep %s failed; it runs again in %s s", name, settings.sweep_seconds)
     return done
 
 

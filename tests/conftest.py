@@ -89,7 +89,8 @@ async def running_bot(
     emulator = BotApiEmulator(**emulator_options)  # type: ignore[arg-type]
     if before_start is not None:
         before_start(emulator)
-    async with offline_bot(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", emulator, redis_url=redis_url) as bot:
+    # Sweeps run when a test says so (scheduling.run_sweeps with its own `now`), never behind it.
+    async with offline_bot(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", emulator, redis_url=redis_url, sweep_seconds=0) as bot:
         yield bot
 
 
@@ -109,7 +110,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[RunningBot]:
 async def running_wechat_bot(database_url: str, wechat: WeChatEmulator | None = None, **settings: object) -> AsyncIterator[RunningBot]:
     """The bot serving Telegram (polling its emulator) and WeChat (its webhook, which the WeChat
     emulator pushes to), in one process on one database."""
-    async with offline_bot(database_url, wechat=wechat or WeChatEmulator(), **settings) as bot:
+    async with offline_bot(database_url, wechat=wechat or WeChatEmulator(), **{"sweep_seconds": 0, **settings}) as bot:
         yield bot
 
 
