@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -52,3 +54,9 @@ def _begin_immediate(connection: Connection) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def upsert_insert(session: AsyncSession) -> Any:
+    """The INSERT of the session's database that knows ON CONFLICT (DO NOTHING / DO UPDATE):
+    SQLite's and PostgreSQL's share the syntax, but SQLAlchemy keeps one construct per dialect."""
+    return postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert

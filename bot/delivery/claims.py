@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.replies import Reply, render_text, reply_from_json
+from storage.db import upsert_insert
 from storage.models import ChannelIdentity, Conversation, DeliveryPriority, DeliveryStatus, OutboxDelivery, OutboxMessage, Person, reading_locale
 
 deliveries = OutboxDelivery.__table__
@@ -176,7 +175,7 @@ async def record(session: AsyncSession, channel: str, worker: str, outcomes: Out
 
 async def _remember_menus(session: AsyncSession, channel: str, sent: Sequence[Claimed], now: datetime) -> None:
     """The newest menu each person was sent, as they read it; their step and its data stay."""
-    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session)
     rows = {
         (held.chat_id, held.person_id): [[render_text(option.label, held.locale), option.payload] for option in held.reply.options]
         for held in sent

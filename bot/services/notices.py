@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import outbox
@@ -18,6 +16,7 @@ from bot.i18n import N_
 from bot.replies import L, Msg, Reply
 from bot.services import access, audit, places
 from bot.services.errors import DomainError
+from storage.db import upsert_insert
 from storage.models import Audience, GroupChat, Household, Membership, Notice, NoticeAcknowledgement, Person, Place, PlaceKind, Role, RoleGrant, utcnow
 
 NO_SUCH_NOTICE = N_("This notice is not yours to follow, or no longer exists.")
@@ -142,7 +141,7 @@ async def acknowledge(session: AsyncSession, person_id: int, notice_id: int) -> 
     """Record 收到; True the first time."""
     if await session.get(Notice, notice_id) is None:
         raise DomainError(NO_SUCH_NOTICE)
-    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session)
     result = await session.execute(
         insert(NoticeAcknowledgement).values(notice_id=notice_id, person_id=person_id, acknowledged_at=utcnow()).on_conflict_do_nothing()
     )

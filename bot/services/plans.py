@@ -18,8 +18,6 @@ from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -30,6 +28,7 @@ from bot.replies import Reply
 from bot.services import access, audit, places, plan_links
 from bot.services.errors import DomainError
 from bot.services.text import compact
+from storage.db import upsert_insert
 from storage.models import (
     AcceptanceAnswer,
     FeedbackKind,
@@ -85,8 +84,6 @@ class ItemDraft:
 # --- who ------------------------------------------------------------------------------------
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 async def managed_compounds(session: AsyncSession, actor: audit.Actor) -> list[Place]:
@@ -406,7 +403,7 @@ async def set_muted(session: AsyncSession, actor: audit.Actor, plan_id: int, mut
     if not await _is_resident(session, actor.person_id, plan.compound_id):
         raise DomainError(NOT_RESIDENT)
     if muted:
-        await session.execute(_insert(session)(PlanMute).values(plan_id=plan.id, person_id=actor.person_id).on_conflict_do_nothing())
+        await session.execute(upsert_insert(session)(PlanMute).values(plan_id=plan.id, person_id=actor.person_id).on_conflict_do_nothing())
     else:
         await session.execute(delete(PlanMute).where(PlanMute.plan_id == plan.id, PlanMute.person_id == actor.person_id))
 

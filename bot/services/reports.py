@@ -25,8 +25,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.categories import Category
@@ -38,6 +36,7 @@ from bot.replies import L, Lines, Msg, Option, Reply, Text
 from bot.routing.tokenizer import Tokenizer, normalize
 from bot.services import access, audit, places
 from bot.services.errors import DomainError, Term
+from storage.db import upsert_insert
 from storage.models import (
     OPEN_REPORT_STATUSES,
     DeliveryPriority,
@@ -447,7 +446,7 @@ async def _apply(
         report.category = category.code
     elif action is ReportAction.supported:
         assert actor_id is not None
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = upsert_insert(session)
         added = await session.execute(
             insert(ReportSupporter).values(report_id=report.id, person_id=actor_id, created_at=now).on_conflict_do_nothing()
         )

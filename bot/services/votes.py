@@ -20,8 +20,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, true
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -39,6 +37,7 @@ from bot.services.vote_counting import (
     ranking,
     rule_named,
 )
+from storage.db import upsert_insert
 from storage.models import (
     Ballot,
     BallotChannel,
@@ -273,7 +272,7 @@ async def _write_ballot(
     None overwrites whatever is there (an admin's replacement). Returns the ballot's id and
     whether one existed."""
     existed = await session.scalar(select(exists().where(Ballot.vote_id == vote_id, Ballot.household_id == household_id)))
-    dialect_insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = upsert_insert(session)
     values = {"channel": channel, "cast_by": cast_by, "recorded_by": recorded_by, "photo_file_id": photo_file_id, "cast_at": now}
     statement = dialect_insert(Ballot).values(vote_id=vote_id, household_id=household_id, **values)
     statement = statement.on_conflict_do_update(
