@@ -16,7 +16,7 @@ from bot.conversations.feature import Feature, PayloadFlow
 from bot.conversations.registry import FEATURES
 from bot.conversations.turn import Turn
 from bot.replies import Response
-from handlers.filters import PayloadOf
+from handlers.filters import CommandIn, PayloadIn, PayloadOf
 
 
 def _on_command(declared: FeatureCommand) -> Callable[..., Awaitable[Response]]:
@@ -36,6 +36,8 @@ def _on_payload(flow: PayloadFlow) -> Callable[..., Awaitable[Response]]:
 
 def feature_router(feature: Feature) -> Router:
     router = Router(name=feature.name)
+    router.message.filter(CommandIn(frozenset(command.name for command in feature.commands)))
+    router.callback_query.filter(PayloadIn(frozenset(kind.prefix for kind in feature.payloads)))
     for command in feature.commands:
         router.message.register(_on_command(command), Command(command.name, ignore_case=True))
     for kind, flow in feature.payloads.items():

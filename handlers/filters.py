@@ -9,7 +9,7 @@ from aiogram import Bot
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message
 
-from bot.conversations.payloads import Payload
+from bot.conversations.payloads import SEPARATOR, Payload
 
 
 class PayloadOf(BaseFilter):
@@ -21,6 +21,29 @@ class PayloadOf(BaseFilter):
     async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
         payload = self.kind.unpack(query.data or "")
         return {"payload": payload} if payload is not None else False
+
+
+class CommandIn(BaseFilter):
+    """A feature router's gate: a message whose command is one of the feature's. One set lookup
+    lets an update skip a router whose Command filters (one per command) would all say no."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text or message.caption or ""
+        words = text[1:].split(maxsplit=1) if text.startswith("/") else []
+        return bool(words) and words[0].split("@", 1)[0].lower() in self.names
+
+
+class PayloadIn(BaseFilter):
+    """A feature router's gate for pressed options: callback data of one of its payload kinds."""
+
+    def __init__(self, prefixes: frozenset[str]) -> None:
+        self.prefixes = prefixes
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        return (query.data or "").split(SEPARATOR, 1)[0] in self.prefixes
 
 
 def mention_of(username: str) -> re.Pattern[str]:
