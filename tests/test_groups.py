@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.conversations.feature import Where
+from bot.conversations.registry import COMMANDS
 from bot.emulator.client import ChatMessage, GroupChat
 from bot.i18n import translate
 from bot.services import access, audit, people
@@ -104,6 +106,17 @@ async def test_private_things_in_a_group_answer_with_a_link_to_a_private_chat(bo
     [start] = await member.send(f"/start {bot.sample.household_code}")
     assert_points_to_private_chat(start)
     assert [verified for _, verified in await memberships_of(bot, 2104)] == [False]  # the code did nothing in the group
+
+
+async def test_every_private_command_in_a_group_points_to_a_private_chat(bot: RunningBot) -> None:
+    """Reports, tickets, votes, plans, shares, questions, figures ...: whatever names a household,
+    a room or a person's figures is answered in the group only with a link, even to an admin."""
+    admin = building_group(bot).member(1004, "陈主任")
+    private = [command.name for command in COMMANDS if command.where is Where.private]
+    assert {"report", "myreports", "tickets", "vote", "paper", "plans", "shares", "ask", "queue", "stats"} <= set(private)
+    for name in private:
+        [answer] = await admin.send(f"/{name}")
+        assert_points_to_private_chat(answer)
 
 
 async def test_onboarding_happens_in_private_only(bot: RunningBot) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.categories import DEFAULT_CATEGORIES_FILE
-from bot.conversations.feature import Command, Feature
+from bot.conversations.feature import Command, Feature, Where
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import Response
@@ -40,7 +40,8 @@ FEATURE = Feature(
     name="stats",
     commands=(
         Command(
-            "stats", ("统计", "stats"), N_("Figures of a month, reports and questions: /stats 2026-10"), stats,
+            # Private: the figures name grid workers with their ratings, not for a building's group.
+            "stats", ("统计", "stats"), N_("Figures of a month, reports and questions: /stats 2026-10"), stats, Where.private,
             roles=frozenset({Role.admin, Role.grid_worker}),
         ),
     ),
