@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import plan_sweeps
 from bot.config import Settings
 from bot.conversations import questions
+from bot.delivery import outbox
 from bot.routing import RoutingEngine
 from bot.services import figures_message, reports, routing_updates, vote_schedule
 from storage.models import ProcessedUpdate
@@ -45,6 +46,7 @@ SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("plan-notices", plan_sweeps.end_plan_notices),
     ("plan-acceptances", plan_sweeps.decide_acceptances),
     *vote_schedule.SWEEPS,
+    ("outbox-retention", outbox.forget_old),
 )
 
 

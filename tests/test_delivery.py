@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Settings
 from bot.delivery import outbox
 from bot.delivery.limits import create_limiter
 from bot.delivery.outbox import Recipient
@@ -25,6 +26,7 @@ from bot.delivery.telegram import TelegramSender, delivery_bot
 from bot.emulator import BotApiEmulator
 from bot.emulator.server import Fault
 from bot.replies import Attachment, L, Lines, Lplural, Option, Reply, render_text, reply_from_json, reply_to_json
+from bot.scheduling import run_sweeps
 from bot.services import people
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
@@ -369,3 +371,19 @@ def test_replies_wait_in_the_outbox_as_json_and_render_alike() -> None:
         reply_to_json(Reply("照片", attachment=Attachment("photo", content=b"\xff" * 1_000_001)))
     with pytest.raises(TypeError):
         reply_to_json(Reply(L("{when}", when=object())))
+
+
+async def test_delivery_records_are_forgotten_after_90_days_unless_something_is_left_to_send(sessionmaker: Sessions) -> None:
+    async with sessionmaker.begin() as session:
+        person = await people.get_or_create_person(session, people.TELEGRAM, "9101", "王阿姨")
+        to = [Recipient(people.TELEGRAM, "9101", person.id)]
+        done = await outbox.enqueue(session, to, NOTICE, source="notice:1")
+        waiting = await outbox.enqueue(session, to, NOTICE, source="notice:2")
+        await session.execute(update(OutboxDelivery).where(OutboxDelivery.message_id == done).values(status=DeliveryStatus.sent))
+        await session.execute(update(OutboxDelivery).where(OutboxDelivery.message_id == waiting).values(status=DeliveryStatus.waiting))
+    settings = Settings(_env_file=None)
+    assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=89)))["outbox-retention"] == 0
+    assert (await run_sweeps(sessionmaker, settings, now=utcnow() + timedelta(days=91)))["outbox-retention"] == 1
+    async with sessionmaker() as session:
+        assert list(await session.scalars(select(OutboxMessage.id))) == [waiting]  # still to be sent when the person writes
+        assert await session.scalar(select(func.count()).select_from(OutboxDelivery)) == 1
