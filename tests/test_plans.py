@@ -34,6 +34,8 @@ from storage.models import (
     Report,
     Role,
     ShareStatus,
+    Vote,
+    VoteOption,
     utcnow,
 )
 from tests.conftest import RunningBot, running_bot
@@ -220,6 +222,7 @@ async def test_costs_are_shared_seen_and_pledged(bot: RunningBot) -> None:
     [pledged] = await resident.press("认缴", share)
     assert "已认缴" in pledged.text
     ground = bot.client.user(8202, "孙阿姨")
+    await arrives(ground, "分摊已算好")  # the outbox's word first, so that it cannot land among the answers below
     [zero] = await ground.send("/shares")
     assert "¥0.00" in zero.text
     await ground.press("有异议", zero)
@@ -345,3 +348,27 @@ async def test_a_resident_on_wechat_sees_and_pledges_their_share_by_number(wecha
     assert "已认缴 ¥" in pledged
     async with wechat_bot.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(CostShare).where(CostShare.status == ShareStatus.pledged)) == 1
+
+
+async def test_an_admin_puts_an_adopted_plans_items_to_a_vote_of_the_compound(bot: RunningBot) -> None:
+    async with bot.sessionmaker() as session:
+        compound = await session.scalar(select(Place).where(Place.kind == PlaceKind.compound))
+        assert compound is not None
+        plan = await plans.create_plan(session, audit.COMMAND_LINE, compound.id, "2027年改造方案")
+        buildings = tuple(await plans.buildings_named(session, compound.id, ["1栋"]))
+        for title in ("雨污分流", "加装电梯", "屋面防水"):
+            await plans.add_item(session, audit.COMMAND_LINE, plan.id, plans.ItemDraft(ItemClass.basic, title, funding_government=Decimal("100000"), building_ids=buildings))
+        plan.status = PlanStatus.adopted
+        await session.commit()
+    admin = bot.client.user(ADMIN, "陈主任")
+    *_, view = await admin.send("/plans")
+    [how_many] = await admin.press("投票", view)
+    assert "1. 雨污分流\n2. 加装电梯\n3. 屋面防水" in how_many.text and "每户最多可以选几项" in how_many.text
+    await admin.send("2")
+    [preview] = await admin.send("12-31 18:00")
+    [opened] = await admin.press("开始投票", preview)
+    assert "投票已开始" in opened.text
+    async with bot.sessionmaker() as session:
+        vote = await session.scalar(select(Vote))
+        assert vote is not None and vote.place_id == compound.id and vote.max_choices == 2 and vote.title == "2027年改造方案"
+        assert list(await session.scalars(select(VoteOption.label).order_by(VoteOption.position))) == ["雨污分流", "加装电梯", "屋面防水"]

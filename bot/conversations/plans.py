@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.conversations import plan_drafting, plan_shares
 from bot.conversations import plan_messages as messages
+from bot.conversations import votes as votes_flow
 from bot.conversations.feature import Command, Feature, Where
 from bot.conversations.payloads import (
     AcceptanceDone,
@@ -32,8 +33,8 @@ from bot.conversations.plan_messages import refused
 from bot.conversations.reports import categories as report_categories
 from bot.conversations.turn import Turn
 from bot.i18n import N_
-from bot.replies import L, Lines, Option, Reply, Response
-from bot.services import places, plans
+from bot.replies import L, Lines, Option, Reply, Response, render_text
+from bot.services import places, plan_links, plans
 from bot.services.errors import DomainError
 from bot.services.text import compact
 from storage.models import FeedbackKind, Plan, PlanStatus, Role
@@ -77,8 +78,11 @@ async def _plan_options(turn: Turn, plan: Plan) -> tuple[Option, ...]:
     if await plans.may_manage(turn.session, turn.actor, plan):
         if plan.status is PlanStatus.draft:
             return messages.draft_options(plan.id)
+        to_vote = Option(L("Put its items to a vote"), PlanAction(plan.id, messages.TO_VOTE).pack())
         if plan.status is PlanStatus.notice_ended:
-            return (Option(L("Adopt the plan"), AdoptPlan(plan.id).pack()),)
+            return (Option(L("Adopt the plan"), AdoptPlan(plan.id).pack()), to_vote)
+        if plan.status is PlanStatus.adopted:
+            return (to_vote,)
     if plan.status is PlanStatus.notice:
         return messages.feedback_options(plan)
     if plan.status is PlanStatus.adopted:
@@ -93,12 +97,27 @@ async def plan_action(turn: Turn, payload: PlanAction) -> Response:
             return Response.of(messages.class_question((await plans.draft_to_change(turn.session, turn.actor, payload.plan_id)).id))
         if payload.action == messages.PUBLISH:
             return await _publish(turn, payload.plan_id)
+        if payload.action == messages.TO_VOTE:
+            return await _to_vote(turn, payload.plan_id)
         if payload.action in (messages.MUTE, messages.FOLLOW):
             await plans.set_muted(turn.session, turn.actor, payload.plan_id, payload.action == messages.MUTE)
             return Response(notice=L("You will no longer get news of these works.") if payload.action == messages.MUTE else L("You will get news of these works again."))
     except DomainError as error:
         return refused(error)
     return Response.refusal(messages.STALE)
+
+
+async def _to_vote(turn: Turn, plan_id: int) -> Response:
+    """A consultation of the compound's households on the plan's items (which first?): the
+    vote's own steps follow (how many each may choose, when it closes, a preview)."""
+    plan = await plans.get_plan(turn.session, plan_id)
+    if not await plans.may_manage(turn.session, turn.actor, plan):
+        return Response.refusal(messages.STALE)
+    items = await plan_links.items_for_vote(turn.session, [item.id for item in await plans.items_of(turn.session, plan)])
+    if len(items) < 2:
+        return Response.refusal(L("A vote needs at least two items to choose from."))
+    explanation = render_text(L("Items of the renovation plan {title}: which should come first?", title=plan.title), turn.locale)
+    return await votes_flow.consultation_on(turn, plan.compound_id, plan.title, explanation, list(items))
 
 
 async def _publish(turn: Turn, plan_id: int) -> Response:

@@ -43,7 +43,8 @@ NEW_CLOSE = "votes.new_close"  # data: ..., max_choices
 NEW_CONFIRM = "votes.new_confirm"  # data: ..., closes_at
 REPLACE, KEEP = 1, 2
 CREATE, DISCARD = 1, 2
-NEW_KINDS = {1: (VoteKind.consultation, "civil-code-ordinary"), 2: (VoteKind.decision, "civil-code-major"), 3: (VoteKind.decision, "civil-code-ordinary")}
+CONSULTATION = 1
+NEW_KINDS = {CONSULTATION: (VoteKind.consultation, "civil-code-ordinary"), 2: (VoteKind.decision, "civil-code-major"), 3: (VoteKind.decision, "civil-code-ordinary")}
 NOT_VOTED_SHOWN = 60  # rooms listed to a leader; the count says how many more
 VOTERS = frozenset({Role.admin, Role.grid_worker, Role.building_leader})
 
@@ -332,6 +333,14 @@ async def new_title_typed(turn: Turn, text: str) -> Response:
         return Response.of(Reply(L("Write the items to choose from, one per line (2 to {limit}).", limit=votes.MAX_OPTIONS)))
     await turn.set_step(NEW_CLOSE, **data, items=[], max_choices=1)
     return Response.of(Reply(L("When does the vote close? For example: 12-15 18:00. It opens now.")))
+
+
+async def consultation_on(turn: Turn, place_id: int, title: str, explanation: str, items: list[str]) -> Response:
+    """/newvote with its items already chosen (a plan's): on to how many a household may choose."""
+    await turn.set_step(NEW_MAX, kind=CONSULTATION, place_id=place_id, title=title, explanation=explanation, items=items)
+    return Response.of(
+        Reply(Lines([*(f"{i}. {item}" for i, item in enumerate(items, start=1)), "", L("How many items may a household choose? A number from 1 to {count}.", count=len(items))]))
+    )
 
 
 async def new_items_typed(turn: Turn, text: str) -> Response:
