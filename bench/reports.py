@@ -43,7 +43,6 @@ import json
 import os
 import random
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -168,16 +167,6 @@ class WatchingEmulator(BotApiEmulator):
                 pass
         return web.json_response({"seen": self.seen[after:], "count": len(self.seen)})
 
-
-async def serve_emulator() -> None:
-    emulator = WatchingEmulator()
-    url = await emulator.start()
-    print(json.dumps({"url": url, "token": emulator.token}), flush=True)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await emulator.stop()
 
 
 # --- the database -----------------------------------------------------------------------------
@@ -687,7 +676,7 @@ def main() -> None:
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.emulator:
-        asyncio.run(serve_emulator())
+        asyncio.run(per_update.serve_emulator(WatchingEmulator()))
         return
     args.burst = min(args.burst or args.residents, args.residents)
     if args.database_url and not args.database_url.startswith("postgresql+asyncpg://"):

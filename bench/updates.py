@@ -121,9 +121,9 @@ class TimedEmulator(BotApiEmulator):
         return web.json_response({"enqueued": [self.enqueued_at.get(i) for i in ids], "replied": [self.replied_at.get(i) for i in ids]})
 
 
-async def serve_emulator() -> None:
-    """Until SIGTERM; the first line on stdout tells the benchmark where and with which token."""
-    emulator = TimedEmulator()
+async def serve_emulator(emulator: BotApiEmulator) -> None:
+    """Until SIGTERM; the first line on stdout tells the benchmark where and with which token.
+    Each benchmark passes its own emulator (this one's TimedEmulator, the votes' and reports')."""
     url = await emulator.start()
     print(json.dumps({"url": url, "token": emulator.token}), flush=True)
     stop = asyncio.Event()
@@ -535,7 +535,7 @@ def main() -> None:
     parser.add_argument("--echo-bot", nargs=2, metavar=("API_URL", "TOKEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.emulator:
-        asyncio.run(serve_emulator())
+        asyncio.run(serve_emulator(TimedEmulator()))
         return
     if args.echo_bot:
         asyncio.run(echo_bot(*args.echo_bot))

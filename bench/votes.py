@@ -27,7 +27,6 @@ import asyncio
 import gc
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ ROOT = SCRIPT.parent.parent
 sys.path.insert(0, str(SCRIPT.parent))
 sys.path.insert(0, str(ROOT))
 
-from updates import READY_TIMEOUT_S, cpu_seconds, percentile, start_process, stop_process, throwaway_database  # noqa: E402
+from updates import READY_TIMEOUT_S, cpu_seconds, percentile, serve_emulator, start_process, stop_process, throwaway_database  # noqa: E402
 
 from bot.emulator.server import BotApiEmulator  # noqa: E402
 
@@ -103,16 +102,6 @@ class VoteEmulator(BotApiEmulator):
             await asyncio.sleep(0.05)
         return web.json_response({"enqueued": [self.enqueued_at.get(i) for i in ids], "answered": [self.answered_at.get(i) for i in ids]})
 
-
-async def serve_emulator() -> None:
-    emulator = VoteEmulator()
-    url = await emulator.start()
-    print(json.dumps({"url": url, "token": emulator.token}), flush=True)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await emulator.stop()
 
 
 # --- seeding and reading back -------------------------------------------------------------------
@@ -288,7 +277,7 @@ def main() -> None:
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.emulator:
-        asyncio.run(serve_emulator())
+        asyncio.run(serve_emulator(VoteEmulator()))
         return
     print(json.dumps(asyncio.run(benchmark(args)), ensure_ascii=False))
 

@@ -7,7 +7,6 @@ pledged; and nobody does what their role does not allow."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -101,7 +100,7 @@ async def test_a_plan_goes_from_draft_through_notice_works_and_acceptance(tmp_pa
 
     # A restart in the middle of the notice: the database is the schedule. Telegram's update
     # ids go on across a restart; a new emulator's would start again at 1.
-    async with running_bot(tmp_path, before_start=lambda emulator: setattr(emulator, "_update_ids", itertools.count(10_000))) as bot:
+    async with running_bot(tmp_path, first_update_id=10_000) as bot:
         admin, resident = bot.client.user(ADMIN, "陈主任"), bot.client.user(8101, "王阿姨")
         for person in (admin, resident, bot.client.user(8102, "刘师傅")):
             await person.send("/help")  # a new emulator: people open the chat with the bot there

@@ -6,7 +6,6 @@ escalation done once by the sweep, whatever restarts in between."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -339,7 +338,7 @@ async def test_reminders_and_escalation_are_done_once_whatever_restarts(start_bo
         asked_at = utcnow()
     # A restart: another process, on the same database, with nothing kept in memory. (The new
     # emulator numbers its updates on from the old one's, which the database remembers as handled.)
-    async with start_bot(before_start=lambda emulator: setattr(emulator, "_update_ids", itertools.count(1000))) as bot:
+    async with start_bot(first_update_id=1000) as bot:
         grid_worker, admin = bot.client.user(GRID, "李网格"), bot.client.user(ADMIN, "陈主任")
         await grid_worker.send("/help")
         await admin.send("/help")
