@@ -606,7 +606,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                         "GONGJIAN_BOT_TOKEN": where["token"], "GONGJIAN_TELEGRAM_API_URL": where["url"], "GONGJIAN_DATABASE_URL": database.url,
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                     }
-                    bot_command = [sys.executable, "-m", "bot.cli", "run"]
+                    bot_command = per_update.bot_command(args.profile)
                     echo: Run | None = None
                     if args.kill:
                         real, residents = await bench.run_with_kill(bot_command, bot_environment)
@@ -673,6 +673,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, help="residents who start a report at once to measure saturation (default: all)")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the bot in the middle of the burst, restart it, check nothing is lost")
     parser.add_argument("--resend-after", type=float, default=60.0, help="with --kill: seconds a resident waits for an answer before sending again")
+    parser.add_argument("--profile", metavar="FILE", help="run the real bot under cProfile and write its statistics to FILE (figures then count the profiler too)")
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.emulator:

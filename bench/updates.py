@@ -240,6 +240,11 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
+def bot_command(profile: str | None) -> list[str]:
+    """`gongjian run` as an operator starts it; under cProfile, writing FILE when it stops, with --profile FILE."""
+    return [sys.executable, *(["-m", "cProfile", "-o", os.path.abspath(profile)] if profile else []), "-m", "bot.cli", "run"]
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -491,7 +496,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     # As an operator runs it; PYTHONPATH so that this checkout's code runs even if not installed.
                     environment |= {"GONGJIAN_BOT_TOKEN": where["token"], "GONGJIAN_TELEGRAM_API_URL": where["url"], "GONGJIAN_DATABASE_URL": database.url,
                                     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-                    real = await bench.run_bot("bot", [sys.executable, "-m", "bot.cli", "run"], environment)
+                    real = await bench.run_bot("bot", bot_command(args.profile), environment)
             finally:
                 await stop_process(emulator)
     # Saturation from the first burst (as in runs with one); later bursts show memory over time.
@@ -531,6 +536,7 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=1, help="how many such bursts, one after another (memory over time)")
     parser.add_argument("--rates", type=lambda text: [float(r) for r in text.split(",")], default=[50.0, 100.0, 200.0, 400.0],
                         help="offered updates per second, comma-separated")
+    parser.add_argument("--profile", metavar="FILE", help="run the real bot under cProfile and write its statistics to FILE (figures then count the profiler too)")
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--echo-bot", nargs=2, metavar=("API_URL", "TOKEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
