@@ -9,21 +9,22 @@ from aiogram.types import CallbackQuery, Message
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
 from bot.replies import Response
+from handlers.filters import Magic
 
 
 def create_router() -> Router:
     router = Router(name="fallback")
 
-    @router.message(F.text)
+    @router.message(Magic(F.text))
     async def text(message: Message, turn: Turn) -> Response:
         return await dispatch.on_text(turn, message.text or "")
 
-    @router.message(F.photo)
+    @router.message(Magic(F.photo))
     async def photo(message: Message, turn: Turn) -> Response:
         turn.album = message.media_group_id
         return await dispatch.on_photo(turn, message.photo[-1].file_id if message.photo else "", message.caption or "")
 
-    @router.message(F.location)
+    @router.message(Magic(F.location))
     async def location(message: Message, turn: Turn) -> Response:
         assert message.location is not None
         return await dispatch.on_location(turn, message.location.latitude, message.location.longitude)

@@ -11,18 +11,18 @@ from aiogram.types import Message
 from bot.conversations import dispatch
 from bot.conversations.turn import Turn
 from bot.replies import Response
-from handlers.filters import AddressedToBot, mention_of
+from handlers.filters import AddressedToBot, Magic, mention_of
 
 
 def create_router() -> Router:
     router = Router(name="groups")
-    router.message.filter(F.chat.type.in_({"group", "supergroup"}))
+    router.message.filter(Magic(F.chat.type.in_({"group", "supergroup"})))
 
     @router.message(~AddressedToBot())
     async def not_for_us(message: Message) -> None:
         """Silence."""
 
-    @router.message(F.text, ~F.text.startswith("/"))
+    @router.message(Magic(F.text & ~F.text.startswith("/")))
     async def mentioned(message: Message, turn: Turn, bot: Bot) -> Response:
         return await dispatch.on_text(turn, mention_of((await bot.me()).username or "").sub(" ", message.text or ""))
 

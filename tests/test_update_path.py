@@ -30,3 +30,22 @@ async def test_me_for_a_joined_resident_takes_five_statements(bot: RunningBot) -
     # link code: one statement each, and nothing written but the claim.
     assert len(statements) <= 5, "\n".join(statements)
     assert sum(statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for statement in statements) == 1, "\n".join(statements)
+
+
+def test_every_filter_and_handler_runs_on_the_event_loop() -> None:
+    """aiogram runs a filter or handler that is not a coroutine function in a worker thread, on
+    every update it sees (a bare `F.text` is one): each of ours is awaited where it is."""
+    from aiogram import Dispatcher
+
+    from handlers import feature_routers
+
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(*feature_routers())
+    threaded = []
+    for router in dispatcher.chain_tail:
+        for name, observer in router.observers.items():
+            for handler in observer.handlers:
+                callables = [handler, *(handler.filters or [])]
+                threaded += [f"{router.name}.{name}: {c.callback!r}" for c in callables if not c.awaitable]
+            threaded += [f"{router.name}.{name} filter: {f.callback!r}" for f in observer._handler.filters or [] if not f.awaitable]
+    assert not threaded, "\n".join(threaded)
