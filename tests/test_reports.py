@@ -98,7 +98,7 @@ async def test_a_resident_reports_with_an_album_and_a_location_the_grid_worker_h
     assert "位置收到了" in located.text
     [proposal] = await resident.send(ELEVATOR)
     [saved] = await resident.press("电梯", proposal)
-    assert "报告 #1 已受理：电梯" in saved.text
+    assert "报告 #1 已受理：电梯" in saved.text and "已派单给网格员李网格" in saved.text
     filed = await stored(bot, 1)
     assert len(filed.photos) == 2 and {p["channel"] for p in filed.photos} == {"telegram"}
     assert str(filed.latitude) == "26.420300" and filed.handler_id is not None and filed.status is ReportStatus.assigned

@@ -63,8 +63,8 @@ async def community(sessionmaker: Sessions) -> dict[str, int]:
 async def submit(sessionmaker: Sessions, ids: dict[str, int], text: str = "3栋电梯坏了，老人下不了楼", category: str = "elevator") -> int:
     async with sessionmaker.begin() as session:
         draft = reports.Draft(text=text, building_id=ids["building"])
-        report = await reports.submit(session, audit.Actor("telegram", ids["reporter"]), draft, CATEGORIES[category], routed_category=category)
-        return report.id
+        submitted = await reports.submit(session, audit.Actor("telegram", ids["reporter"]), draft, CATEGORIES[category], routed_category=category)
+        return submitted.report.id
 
 
 async def act(sessionmaker: Sessions, actor: int | None, report_id: int, action: ReportAction, **kwargs: object) -> Report:

@@ -69,11 +69,13 @@ async def text_written(turn: Turn, text: str) -> Response:
 
 
 async def _described(turn: Turn, draft: reports.Draft, *, resumed: bool = False) -> Response:
-    """The words are in: find the building, then propose the category."""
-    await turn.set_step(DESCRIBING, **draft.to_data())  # saved before anything else can fail
+    """The words are in: find the building, then propose the category. The draft is kept
+    whatever the answer (written once, with the update's commit)."""
     if turn.routing is None:
+        await turn.set_step(DESCRIBING, **draft.to_data())
         return Response.of(Reply(L("Reports cannot be taken right now. Your words are kept: please try /report again later.")))
     buildings = await reports.buildings_of(turn.session, turn.person.id)
+    await turn.set_step(DESCRIBING, **draft.to_data())
     if draft.building_id not in {b.building_id for b in buildings}:
         draft.building_id = None
     if draft.building_id is None and len(buildings) == 1:
@@ -184,12 +186,15 @@ async def new_chosen(turn: Turn, payload: ReportNew) -> Response:
 
 async def _submit(turn: Turn, draft: reports.Draft, category: Category, routed: str) -> Response:
     try:
-        report = await reports.submit(turn.session, turn.actor, draft, category, routed_category=routed or None, timezone=turn.timezone)
+        submitted = await reports.submit(turn.session, turn.actor, draft, category, routed_category=routed or None, timezone=turn.timezone)
     except DomainError as error:
         return Response.of(Reply(error.text()))  # the draft stays: nothing the resident wrote is lost
     await turn.clear()
-    lines: list[Text] = [
-        L("Report #{id} is saved (受理): {category}.", id=report.id, category=category.name(turn.locale)),
+    report = submitted.report
+    lines: list[Text] = [L("Report #{id} is saved (受理): {category}.", id=report.id, category=category.name(turn.locale))]
+    if submitted.handler_name:
+        lines.append(L("It went to grid worker {name} (派单).", name=submitted.handler_name))
+    lines += [
         L("To be handled by {deadline}.", deadline=reports.local_time(report.deadline, turn.timezone)),
         L("You will be told of every change. See /myreports."),
     ]

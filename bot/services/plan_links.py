@@ -30,8 +30,8 @@ async def open_report_for_unfinished_item(
     building_id = next(choice.building_id for choice in await reports.buildings_of(session, actor.person_id) if choice.building_id in affected)
     # The resident's words, with the item they are about: the handler reads both.
     draft = reports.Draft(text="【" + item.title + "】" + answer.note, building_id=building_id)
-    report = await reports.submit(session, actor, draft, categories.get(item.category) or categories[OTHER], timezone=timezone)
-    return report.id
+    submitted = await reports.submit(session, actor, draft, categories.get(item.category) or categories[OTHER], timezone=timezone)
+    return submitted.report.id
 
 
 async def items_for_vote(session: AsyncSession, item_ids: Sequence[int]) -> tuple[str, ...]:

@@ -24,8 +24,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.categories import Category
 from bot.config import Settings
@@ -214,21 +215,32 @@ def _set_deadline(report: Report, category: Category, start: datetime) -> None:
 # --- where a resident reports from ------------------------------------------------------------
 
 
+_COMPOUND = aliased(Place, name="compound")
+# Built once: an alias's columns are made anew each time it is, which cost more than the query.
+_BUILDINGS_OF_PERSON = (
+    select(Place, _COMPOUND.name)
+    .join(Household, Household.building_id == Place.id)
+    .join(Membership, Membership.household_id == Household.id)
+    .outerjoin(_COMPOUND, _COMPOUND.id == Place.compound_id)
+    .where(Membership.person_id == bindparam("person_id"))
+    .distinct().order_by(Place.id)
+)
+
+
 @dataclass(frozen=True)
 class BuildingChoice:
-    building_id: int
+    place: Place  # the building
     name: str  # "西冲塘小区 1栋"
+
+    @property
+    def building_id(self) -> int:
+        return self.place.id
 
 
 async def buildings_of(session: AsyncSession, person_id: int) -> list[BuildingChoice]:
-    """The buildings of the person's households, each once."""
-    ids = list(
-        await session.scalars(
-            select(Household.building_id).join(Membership, Membership.household_id == Household.id)
-            .where(Membership.person_id == person_id).distinct().order_by(Household.building_id)
-        )
-    )
-    return [BuildingChoice(building_id, await places.place_name(session, building_id) or "") for building_id in ids if building_id]
+    """The buildings of the person's households, each once, named with their compound: one statement."""
+    rows = await session.execute(_BUILDINGS_OF_PERSON, {"person_id": person_id})
+    return [BuildingChoice(building, " ".join(filter(None, (compound_name, building.name)))) for building, compound_name in rows]
 
 
 # --- similar open reports -------------------------------------------------------------------
@@ -253,12 +265,11 @@ async def similar_open_reports(
 ) -> list[Report]:
     """Open reports of the same category in the same building or compound that read alike,
     most alike first."""
-    building = await places.get_place(session, building_id, PlaceKind.building)
-    if building is None:
-        return []
-    where = Report.compound_id == building.compound_id if building.compound_id else Report.building_id == building.id
+    # The building's compound, found in the same statement (a building outside any compound: itself).
+    compound_id = select(Place.compound_id).where(Place.id == building_id, Place.kind == PlaceKind.building).scalar_subquery()
+    nearby = or_(Report.compound_id == compound_id, and_(compound_id.is_(None), Report.building_id == building_id))
     candidates = await session.scalars(
-        select(Report).where(where, Report.category == category, Report.status.in_(OPEN_REPORT_STATUSES))
+        select(Report).where(nearby, Report.category == category, Report.status.in_(OPEN_REPORT_STATUSES))
         .order_by(Report.id.desc()).limit(DUPLICATE_CANDIDATES)
     )
     words = meaningful_words(tokenizer, text)
@@ -270,58 +281,77 @@ async def similar_open_reports(
 # --- submitting -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Submitted:
+    report: Report
+    handler_name: str | None  # the grid worker it went to; None: the community's admins will assign it
+
+
+@dataclass(frozen=True)
+class Assignee:
+    person_id: int
+    place_id: int  # the grant's place: the report's grid
+    name: str
+
+
 async def submit(
     session: AsyncSession, actor: audit.Actor, draft: Draft, category: Category, *,
     routed_category: str | None = None, timezone: str = DEFAULT_TIMEZONE,
-) -> Report:
-    """Save a new report, assign it and tell its handler, in the caller's transaction."""
+) -> Submitted:
+    """Save a new report, assigned at once to the grid worker whose grant covers its building
+    most closely (its history says both), and tell that grid worker, in the caller's
+    transaction. The reporter reads whom it went to in the answer to their submission."""
     assert actor.person_id is not None
-    allowed = {choice.building_id for choice in await buildings_of(session, actor.person_id)}
-    if draft.building_id not in allowed:
+    choice = next((b for b in await buildings_of(session, actor.person_id) if b.building_id == draft.building_id), None)
+    if choice is None:
         raise DomainError(NOT_YOUR_BUILDING)
-    building = await places.get_place(session, draft.building_id, PlaceKind.building)
-    assert building is not None
+    building = choice.place
+    handler = await _grid_worker_for(session, building)
     now = utcnow()
     report = Report(
         reporter_id=actor.person_id, text=draft.text[:MAX_TEXT_LENGTH], category=category.code, routed_category=routed_category,
-        status=ReportStatus.submitted, priority=0, community_id=building.community_id, compound_id=building.compound_id,
-        building_id=building.id, photos=list(draft.photos[:MAX_PHOTOS]), location_label=draft.location_label[:200],
+        status=ReportStatus.assigned if handler else ReportStatus.submitted, priority=0,
+        community_id=building.community_id, compound_id=building.compound_id, building_id=building.id,
+        grid_place_id=handler.place_id if handler else None, handler_id=handler.person_id if handler else None,
+        photos=list(draft.photos[:MAX_PHOTOS]), location_label=draft.location_label[:200],
         latitude=Decimal(draft.latitude) if draft.latitude else None, longitude=Decimal(draft.longitude) if draft.longitude else None,
         created_at=now,
     )
     _set_deadline(report, category, now)
     session.add(report)
-    await session.flush()
-    await _record(session, report, ReportAction.submitted, None, None, ReportStatus.submitted)
-    handler = await _grid_worker_for(session, building)
+    await session.flush()  # its id, for the history and the messages
+    history = [_history_entry(report, ReportAction.submitted, None, None, ReportStatus.submitted, now=now)]
     if handler is not None:
-        person_id, grid_place_id = handler
-        report.grid_place_id = grid_place_id
-        await act(session, None, report.id, ReportAction.assigned, to_person_id=person_id, timezone=timezone)
+        history.append(_history_entry(report, ReportAction.assigned, None, ReportStatus.submitted, ReportStatus.assigned, now=now))
+    await _record(session, *history)
+    source = f"report:{report.id}"
+    if handler is not None:
+        await _send(session, [handler.person_id], _handler_message(report, ReportAction.assigned, "", timezone), source)
     else:  # no grid worker covers the building: the admins assign or handle it themselves
-        reply = _handler_message(report, ReportAction.submitted, "", timezone)
-        await _send(session, await admins_over(session, report), reply, f"report:{report.id}")
-    await audit.record(session, actor, "submit_report", f"report:{report.id}", category=category.code)
-    return report
+        await _send(session, await admins_over(session, report), _handler_message(report, ReportAction.submitted, "", timezone), source)
+    await audit.record(session, actor, "submit_report", source, category=category.code)
+    return Submitted(report, handler.name if handler else None)
 
 
-async def _grid_worker_for(session: AsyncSession, building: Place) -> tuple[int, int] | None:
-    """(person, grant place) of the grid worker a new report of this building goes to."""
+async def _grid_worker_for(session: AsyncSession, building: Place) -> Assignee | None:
+    """The grid worker a new report of this building goes to: the closest grant covering it,
+    then the fewest open reports."""
     covering = access.covering_ids(building)
     open_reports = (
         select(func.count()).where(Report.handler_id == RoleGrant.person_id, Report.status.in_(OPEN_REPORT_STATUSES)).scalar_subquery()
     )
     rows = (
         await session.execute(
-            select(RoleGrant.person_id, RoleGrant.place_id, open_reports, RoleGrant.id)
+            select(RoleGrant.person_id, RoleGrant.place_id, open_reports, RoleGrant.id, Person.display_name)
+            .join(Person, Person.id == RoleGrant.person_id)
             .where(RoleGrant.role == Role.grid_worker, RoleGrant.place_id.in_(covering))
         )
     ).all()
     if not rows:
         return None
     # The closest grant first (covering_ids runs from the community down to the building).
-    person_id, place_id, _, _ = min(rows, key=lambda row: (-covering.index(row[1]), row[2], row[3]))
-    return person_id, place_id
+    person_id, place_id, _, _, name = min(rows, key=lambda row: (-covering.index(row[1]), row[2], row[3]))
+    return Assignee(person_id, place_id, name)
 
 
 async def grid_workers_of(session: AsyncSession, report: Report) -> list[tuple[int, str]]:
@@ -371,7 +401,7 @@ async def act(
     await _apply(session, report, action, actor_id, now, category=category, to_person_id=to_person_id, rating=rating)
     if transition.target is not None:
         report.status = transition.target
-    await _record(session, report, action, actor_id, before, report.status, note=note, photo=photo, now=now)
+    await _record(session, _history_entry(report, action, actor_id, before, report.status, note=note, photo=photo, now=now))
     await _notify(session, report, action, actor_id, note, timezone)
     return report
 
@@ -446,9 +476,9 @@ async def _apply(
         report.category = category.code
     elif action is ReportAction.supported:
         assert actor_id is not None
-        insert = upsert_insert(session)
+        upsert = upsert_insert(session)
         added = await session.execute(
-            insert(ReportSupporter).values(report_id=report.id, person_id=actor_id, created_at=now).on_conflict_do_nothing()
+            upsert(ReportSupporter).values(report_id=report.id, person_id=actor_id, created_at=now).on_conflict_do_nothing()
         )
         if added.rowcount:
             report.priority += 1
@@ -464,17 +494,20 @@ async def _apply(
         report.escalated_at = now
 
 
-async def _record(
-    session: AsyncSession, report: Report, action: ReportAction, actor_id: int | None, before: ReportStatus | None, after: ReportStatus,
+def _history_entry(
+    report: Report, action: ReportAction, actor_id: int | None, before: ReportStatus | None, after: ReportStatus,
     *, note: str = "", photo: Photo | None = None, now: datetime | None = None,
-) -> None:
-    session.add(
-        ReportEvent(
-            report_id=report.id, actor_id=actor_id, action=action, from_status=before, to_status=after, note=note,
-            photo_channel=photo.channel if photo else None, photo_file_id=photo.file_id if photo else None, created_at=now or utcnow(),
-        )
-    )
-    await session.flush()
+) -> dict[str, Any]:
+    """One entry of the report's history, as a row for `_record`."""
+    return {
+        "report_id": report.id, "actor_id": actor_id, "action": action, "from_status": before, "to_status": after, "note": note,
+        "photo_channel": photo.channel if photo else None, "photo_file_id": photo.file_id if photo else None, "created_at": now or utcnow(),
+    }
+
+
+async def _record(session: AsyncSession, *entries: dict[str, Any]) -> None:
+    """Write history entries, all in one statement (nothing reads them back in the same update)."""
+    await session.execute(insert(ReportEvent), list(entries))
 
 
 # --- who hears of it ------------------------------------------------------------------------
