@@ -39,6 +39,7 @@ async def test_every_flow_by_chinese_words_and_typed_labels(bot: RunningBot) -> 
     assert "西冲塘小区 1栋 2单元 301室（未认证）" in mine.text
     [languages] = await resident.send("语言")
     assert languages.button_texts == ["中文", "English"]
+    assert [len(row) for row in languages.buttons] == [2]  # side by side: the reply asks for two columns
     [switched] = await resident.send("english")
     assert switched.text == "Language set to English."
     [help_] = await resident.send("帮助")

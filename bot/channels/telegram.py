@@ -9,9 +9,8 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message, Update
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.formatting import Bold, Text
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.conversations.turn import ChannelTraits
 from bot.replies import Reply, Response, render_text, shown_on
@@ -25,17 +24,17 @@ def traits(bot_username: str | None) -> ChannelTraits:
 
 
 def keyboard(reply: Reply, locale: str) -> InlineKeyboardMarkup | None:
+    """The options in rows of `reply.columns`, then the link on a row of its own. Built as the
+    markup itself: aiogram's InlineKeyboardBuilder deep-copies every button on export, which
+    cost more than the rest of rendering a reply."""
     if not reply.options and reply.link is None:
         return None
-    builder = InlineKeyboardBuilder()
-    for option in reply.options:
-        builder.button(text=render_text(option.label, locale), callback_data=option.payload)
-    builder.adjust(max(1, reply.columns))
+    buttons = [InlineKeyboardButton(text=render_text(option.label, locale), callback_data=option.payload) for option in reply.options]
+    columns = max(1, reply.columns)
+    rows = [buttons[start:start + columns] for start in range(0, len(buttons), columns)]
     if reply.link is not None:
-        link = InlineKeyboardBuilder()
-        link.button(text=render_text(reply.link.label, locale), url=reply.link.url)
-        builder.attach(link)
-    return builder.as_markup()
+        rows.append([InlineKeyboardButton(text=render_text(reply.link.label, locale), url=reply.link.url)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def message_kwargs(reply: Reply, locale: str) -> dict[str, Any]:
