@@ -21,6 +21,7 @@ from bot.conversations.turn import Turn
 from bot.i18n import normalize_locale
 from bot.replies import Response
 from bot.services import people
+from storage.db import statements_on_loop
 from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class UpdateTransaction(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         async with self.sessionmaker() as session:
+            await statements_on_loop(session)
             try:
                 await session.execute(_CLAIM, {"channel": telegram.CHANNEL, "update_key": str(event.update_id), "processed_at": utcnow()})
             except IntegrityError:

@@ -31,6 +31,7 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
     engine = create_async_engine(database_url, module=OneTripDBAPI(), pool_size=1, max_overflow=0, pool_timeout=60)
     event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _record: _tune_sqlite(dbapi_connection, foreign_keys))
     event.listen(engine.sync_engine, "begin", _begin_immediate)
+    event.listen(engine.sync_engine, "checkin", _statements_in_thread)
     return engine
 
 
@@ -50,6 +51,22 @@ def _tune_sqlite(dbapi_connection: Any, foreign_keys: bool) -> None:
 def _begin_immediate(connection: Connection) -> None:
     # Sent with the transaction's first statement, in the same trip to the database thread.
     connection.connection.dbapi_connection.pending_begin = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
+
+
+def _statements_in_thread(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.inline = False  # back in the pool: the next transaction decides for itself
+
+
+async def statements_on_loop(session: AsyncSession) -> None:
+    """Begin the session's transaction as the transaction of one update: on SQLite its statements
+    after the first run on the event loop, without a trip to the database thread each (see
+    storage/sqlite_driver.py). For transactions of a handful of statements on indexed rows, as an
+    update's are; sweeps, the outbox's sender and the command line keep every statement in the
+    thread. PostgreSQL's driver is asynchronous already: nothing changes there."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = await connection.get_raw_connection()
+        raw.dbapi_connection.inline = True  # type: ignore[union-attr]
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

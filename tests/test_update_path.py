@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from storage.db import create_engine, create_sessionmaker, statements_on_loop
 from tests.conftest import RunningBot
 
 
@@ -49,3 +54,53 @@ def test_every_filter_and_handler_runs_on_the_event_loop() -> None:
                 threaded += [f"{router.name}.{name}: {c.callback!r}" for c in callables if not c.awaitable]
             threaded += [f"{router.name}.{name} filter: {f.callback!r}" for f in observer._handler.filters or [] if not f.awaitable]
     assert not threaded, "\n".join(threaded)
+
+
+async def test_an_updates_statements_run_on_the_loop_and_its_begin_waits_off_it(tmp_path: Path) -> None:
+    """On SQLite an update's statements after the first run on the event loop's thread; the
+    first, which carries BEGIN IMMEDIATE, waits in the database thread while another process
+    writes, so the bot goes on answering meanwhile."""
+    path = tmp_path / "bot.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    sessions = create_sessionmaker(engine)
+    loop_thread = threading.get_ident()
+    # SELECT thread_now(): the thread that runs the statement.
+    event.listen(engine.sync_engine, "connect", lambda connection, _: connection.create_function("thread_now", 0, threading.get_ident))
+    try:
+        async with sessions() as session:
+            await session.execute(text("CREATE TABLE said (word TEXT)"))
+            await session.commit()
+
+        other_process = sqlite3.connect(path, isolation_level=None)
+        other_process.execute("BEGIN IMMEDIATE")  # `gongjian import …` writing
+        ticks = 0
+
+        async def answering_others() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        async def update() -> list[int]:
+            async with sessions() as session:
+                await statements_on_loop(session)
+                first = await session.scalar(text("SELECT thread_now()"))
+                await session.execute(text("INSERT INTO said VALUES ('你好')"))
+                later = await session.scalar(text("SELECT thread_now()"))
+                await session.commit()
+                return [first, later]
+
+        heartbeat = asyncio.create_task(answering_others())
+        handled = asyncio.create_task(update())
+        await asyncio.sleep(0.5)
+        assert not handled.done() and ticks >= 20, ticks  # waiting for the lock, the loop free
+        other_process.execute("COMMIT")
+        first, later = await asyncio.wait_for(handled, 10)
+        heartbeat.cancel()
+        other_process.close()
+        assert first != loop_thread and later == loop_thread
+        async with sessions() as session:  # a transaction of the sweeps or the command line: all in the thread
+            assert await session.scalar(text("SELECT thread_now()")) != loop_thread
+            assert await session.scalar(text("SELECT word FROM said")) == "你好"
+    finally:
+        await engine.dispose()

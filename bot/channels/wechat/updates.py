@@ -32,6 +32,7 @@ from bot.replies import WECHAT_FILE_PREFIX, Attachment, Response
 from bot.routing import RoutingEngine
 from bot.services import people
 from handlers.errors import APOLOGY
+from storage.db import statements_on_loop
 from storage.models import Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class UpdateHandler:
         locale = self.default_locale
         try:
             async with self.sessionmaker() as session:
+                await statements_on_loop(session)
                 try:
                     await session.execute(insert(ProcessedUpdate).values(channel=CHANNEL, update_key=key, processed_at=utcnow()))
                 except IntegrityError:
