@@ -54,7 +54,8 @@ def _begin_immediate(connection: Connection) -> None:
 
 
 def _statements_in_thread(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.inline = False  # back in the pool: the next transaction decides for itself
+    if dbapi_connection is not None:  # None: the connection was invalidated (the database went away)
+        dbapi_connection.inline = False  # back in the pool: the next transaction decides for itself
 
 
 async def statements_on_loop(session: AsyncSession) -> None:

@@ -21,6 +21,7 @@ from bot.routing.tokenizer import normalize
 from bot.routing.training import TrainingConfig, train
 from bot.services import corrections, routing_updates
 from storage.models import CategoryCorrection, RoutingModelVersion
+from tests.conftest import loop_heartbeat
 
 CATEGORIES = load_categories()
 
@@ -130,22 +131,13 @@ def test_keywords_answer_before_the_model_and_for_categories_it_never_saw(tokeni
 
 async def test_loading_does_not_block_the_event_loop(tokenizer: Tokenizer) -> None:
     engine = RoutingEngine(CATEGORIES, Tokenizer())
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.01)
-
-    running = asyncio.create_task(ticker())
-    loading = asyncio.create_task(engine.load())
-    await asyncio.sleep(0.05)
-    answered_meanwhile = engine.classify("电梯坏了")  # keywords, while jieba and the model load
-    await loading
-    running.cancel()
+    async with loop_heartbeat() as beats:
+        loading = asyncio.create_task(engine.load())
+        await asyncio.sleep(0.05)
+        answered_meanwhile = engine.classify("电梯坏了")  # keywords, while jieba and the model load
+        await loading
     assert answered_meanwhile[0].category == "elevator"
-    assert engine.ready and ticks >= 5
+    assert engine.ready and beats[0] >= 5
 
 
 def test_a_swap_replaces_the_model_whole(tokenizer: Tokenizer, seed_model: LinearModel) -> None:

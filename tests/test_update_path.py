@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event, text
 
 from storage.db import create_engine, create_sessionmaker, statements_on_loop
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, loop_heartbeat
 
 
 async def test_me_for_a_joined_resident_takes_five_statements(bot: RunningBot) -> None:
@@ -73,13 +73,6 @@ async def test_an_updates_statements_run_on_the_loop_and_its_begin_waits_off_it(
 
         other_process = sqlite3.connect(path, isolation_level=None)
         other_process.execute("BEGIN IMMEDIATE")  # `gongjian import …` writing
-        ticks = 0
-
-        async def answering_others() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.01)
 
         async def update() -> list[int]:
             async with sessions() as session:
@@ -90,13 +83,12 @@ async def test_an_updates_statements_run_on_the_loop_and_its_begin_waits_off_it(
                 await session.commit()
                 return [first, later]
 
-        heartbeat = asyncio.create_task(answering_others())
-        handled = asyncio.create_task(update())
-        await asyncio.sleep(0.5)
-        assert not handled.done() and ticks >= 20, ticks  # waiting for the lock, the loop free
-        other_process.execute("COMMIT")
-        first, later = await asyncio.wait_for(handled, 10)
-        heartbeat.cancel()
+        async with loop_heartbeat() as beats:
+            handled = asyncio.create_task(update())
+            await asyncio.sleep(0.5)
+            assert not handled.done() and beats[0] >= 20, beats  # waiting for the lock, the loop free
+            other_process.execute("COMMIT")
+            first, later = await asyncio.wait_for(handled, 10)
         other_process.close()
         assert first != loop_thread and later == loop_thread
         async with sessions() as session:  # a transaction of the sweeps or the command line: all in the thread

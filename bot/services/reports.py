@@ -35,7 +35,7 @@ from bot.delivery import outbox
 from bot.i18n import N_
 from bot.replies import L, Lines, Msg, Option, Reply, Text
 from bot.routing.tokenizer import Tokenizer, normalize
-from bot.services import access, audit, places
+from bot.services import access, audit
 from bot.services.errors import DomainError, Term
 from storage.db import upsert_insert
 from storage.models import (
