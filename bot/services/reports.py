@@ -323,12 +323,12 @@ async def submit(
     history = [_history_entry(report, ReportAction.submitted, None, None, ReportStatus.submitted, now=now)]
     if handler is not None:
         history.append(_history_entry(report, ReportAction.assigned, None, ReportStatus.submitted, ReportStatus.assigned, now=now))
+        told, action = [handler.person_id], ReportAction.assigned
+    else:  # no grid worker covers the building: the admins assign or handle it themselves
+        told, action = await admins_over(session, report), ReportAction.submitted
     await _record(session, *history)
     source = f"report:{report.id}"
-    if handler is not None:
-        await _send(session, [handler.person_id], _handler_message(report, ReportAction.assigned, "", timezone), source)
-    else:  # no grid worker covers the building: the admins assign or handle it themselves
-        await _send(session, await admins_over(session, report), _handler_message(report, ReportAction.submitted, "", timezone), source)
+    await _send(session, told, _handler_message(report, action, "", timezone), source)
     await audit.record(session, actor, "submit_report", source, category=category.code)
     return Submitted(report, handler.name if handler else None)
 
