@@ -10,9 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite_driver import OneTripDBAPI
-
-SQLITE_BUSY_TIMEOUT_MS = 5000
+from storage.sqlite_driver import BUSY_TIMEOUT_MS, OneTripDBAPI
 
 
 def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
@@ -22,8 +20,8 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
     (without SQLite's sleeping busy handler) while the database file admits one writer at a
     time anyway; every transaction begins IMMEDIATE, taking the write lock at once, so a read
     that turns into a write can never fail half-way with "database is locked" (other processes,
-    such as the command line, wait up to busy_timeout); each statement is one trip to the
-    database thread (storage/sqlite_driver.py). `foreign_keys=False` is for migrations,
+    such as the command line, wait up to busy_timeout); a statement is one trip to the
+    database thread at most, and an update's transaction makes none (storage/sqlite_driver.py). `foreign_keys=False` is for migrations,
     which rebuild tables and must not cascade deletes while they do.
     """
     if not database_url.startswith("sqlite"):
@@ -44,7 +42,10 @@ def _tune_sqlite(dbapi_connection: Any, foreign_keys: bool) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Checkpoints are the driver's, in the database thread (OneTripConnection.commit): SQLite's
+    # own would run inside whichever commit filled the log, on the event loop for an update's.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -59,9 +60,9 @@ def _statements_in_thread(dbapi_connection: Any, _record: Any) -> None:
 
 
 async def statements_on_loop(session: AsyncSession) -> None:
-    """Begin the session's transaction as the transaction of one update: on SQLite its statements
-    after the first run on the event loop, without a trip to the database thread each (see
-    storage/sqlite_driver.py). For transactions of a handful of statements on indexed rows, as an
+    """Begin the session's transaction as the transaction of one update: on SQLite it runs on the
+    event loop, BEGIN to COMMIT, without a trip to the database thread for each statement,
+    unless another process is writing (see storage/sqlite_driver.py). For transactions of a handful of statements on indexed rows, as an
     update's are; sweeps, the outbox's sender and the command line keep every statement in the
     thread. PostgreSQL's driver is asynchronous already: nothing changes there."""
     connection = await session.connection()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+import pytest
 from sqlalchemy import event, text
 
 from storage.db import create_engine, create_sessionmaker, statements_on_loop
+from storage.sqlite_driver import CHECKPOINT_EVERY
 from tests.conftest import RunningBot, loop_heartbeat
 
 
@@ -56,35 +60,39 @@ def test_every_filter_and_handler_runs_on_the_event_loop() -> None:
     assert not threaded, "\n".join(threaded)
 
 
-async def test_an_updates_statements_run_on_the_loop_and_its_begin_waits_off_it(tmp_path: Path) -> None:
-    """On SQLite an update's statements after the first run on the event loop's thread; the
-    first, which carries BEGIN IMMEDIATE, waits in the database thread while another process
-    writes, so the bot goes on answering meanwhile."""
+async def test_an_updates_transaction_runs_on_the_loop_and_waits_for_a_lock_off_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite an update's transaction, BEGIN to COMMIT, runs on the event loop's thread
+    without a trip to the database thread; while another process writes, its BEGIN IMMEDIATE
+    waits in the database thread instead, so the bot goes on answering meanwhile."""
     path = tmp_path / "bot.db"
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     sessions = create_sessionmaker(engine)
     loop_thread = threading.get_ident()
     # SELECT thread_now(): the thread that runs the statement.
     event.listen(engine.sync_engine, "connect", lambda connection, _: connection.create_function("thread_now", 0, threading.get_ident))
+    trips = count_trips_to_the_database_thread(monkeypatch)
     try:
         async with sessions() as session:
             await session.execute(text("CREATE TABLE said (word TEXT)"))
             await session.commit()
 
-        other_process = sqlite3.connect(path, isolation_level=None)
-        other_process.execute("BEGIN IMMEDIATE")  # `gongjian import …` writing
-
-        async def update() -> list[int]:
+        async def update(word: str) -> list[int]:
             async with sessions() as session:
                 await statements_on_loop(session)
                 first = await session.scalar(text("SELECT thread_now()"))
-                await session.execute(text("INSERT INTO said VALUES ('你好')"))
+                await session.execute(text("INSERT INTO said VALUES (:word)"), {"word": word})
                 later = await session.scalar(text("SELECT thread_now()"))
                 await session.commit()
                 return [first, later]
 
+        trips.clear()
+        assert await update("早上好") == [loop_thread, loop_thread]
+        assert trips == []  # BEGIN, the statements, COMMIT and the pool's reset: none left the loop
+
+        other_process = sqlite3.connect(path, isolation_level=None)
+        other_process.execute("BEGIN IMMEDIATE")  # `gongjian import …` writing
         async with loop_heartbeat() as beats:
-            handled = asyncio.create_task(update())
+            handled = asyncio.create_task(update("你好"))
             await asyncio.sleep(0.5)
             assert not handled.done() and beats[0] >= 20, beats  # waiting for the lock, the loop free
             other_process.execute("COMMIT")
@@ -93,6 +101,54 @@ async def test_an_updates_statements_run_on_the_loop_and_its_begin_waits_off_it(
         assert first != loop_thread and later == loop_thread
         async with sessions() as session:  # a transaction of the sweeps or the command line: all in the thread
             assert await session.scalar(text("SELECT thread_now()")) != loop_thread
-            assert await session.scalar(text("SELECT word FROM said")) == "你好"
+            assert list(await session.scalars(text("SELECT word FROM said ORDER BY rowid"))) == ["早上好", "你好"]
     finally:
         await engine.dispose()
+
+
+async def test_the_write_ahead_log_is_checkpointed_off_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits on the loop never checkpoint (that writes and syncs the database file); every
+    CHECKPOINT_EVERY commits one goes to the database thread and checkpoints there, so the log
+    stays small and the database file holds what was committed."""
+    path = tmp_path / "bot.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    sessions = create_sessionmaker(engine)
+    trips = count_trips_to_the_database_thread(monkeypatch)
+    try:
+        async with sessions() as session:
+            await session.execute(text("CREATE TABLE notes (body TEXT)"))
+            await session.commit()
+        trips.clear()
+        for number in range(3 * CHECKPOINT_EVERY):
+            async with sessions() as session:
+                await statements_on_loop(session)
+                await session.execute(text("INSERT INTO notes VALUES (:body)"), {"body": f"{number:04d}" * 1000})
+                await session.commit()
+        assert trips.count("_commit_and_checkpoint") == 3
+        log = Path(f"{path}-wal").stat().st_size
+        # Without checkpoints: 300 commits of two pages and more. With them the log is reused.
+        assert log < 2 * CHECKPOINT_EVERY * 2 * 4096, log
+        # The database file without its log holds every commit up to the last checkpoint.
+        alone = tmp_path / "file-alone.db"
+        shutil.copyfile(path, alone)
+        reader = sqlite3.connect(alone)
+        try:
+            # (the count of commits includes the table's creation)
+            assert 2 * CHECKPOINT_EVERY < reader.execute("SELECT count(*) FROM notes").fetchone()[0] <= 3 * CHECKPOINT_EVERY
+        finally:
+            reader.close()
+    finally:
+        await engine.dispose()
+
+
+def count_trips_to_the_database_thread(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each function aiosqlite runs in its thread, from now on."""
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips
