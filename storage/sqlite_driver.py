@@ -95,23 +95,38 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def lastrowid(self) -> int:
         return self._lastrowid  # type: ignore[return-value]
 
-    async def _run(self, operation: Any, parameters: Any, many: bool) -> None:
+    def execute(self, operation: Any, parameters: Any = None) -> None:
+        self._statement(operation, parameters, many=False)
+
+    def executemany(self, operation: Any, seq_of_parameters: Sequence[Any]) -> None:
+        self._statement(operation, seq_of_parameters, many=True)
+
+    def _statement(self, operation: Any, parameters: Any, many: bool) -> None:
+        """Called in SQLAlchemy's greenlet. A statement of an inline transaction runs right here,
+        without awaiting anything (so nothing else can use the connection meanwhile, and no
+        switch back to the event loop's greenlet is needed); any other, or a BEGIN that has to
+        wait for another process, goes to the database thread."""
+        adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        connection: sqlite3.Connection = self._connection._conn  # type: ignore[attr-defined]
+        try:
+            if adapted.inline and not adapted._execute_mutex.locked() and (
+                adapted.pending_begin is None or _begin_unless_locked(connection, adapted.pending_begin)
+            ):
+                adapted.pending_begin = None
+                outcome = _run(connection, None, operation, parameters, many)
+            else:
+                outcome = await_(self._in_thread(operation, parameters, many))
+        except Exception as error:
+            adapted._handle_exception(error)
+        self._description, self._rowcount, self._lastrowid, rows = outcome
+        self._rows = collections.deque(rows)
+
+    async def _in_thread(self, operation: Any, parameters: Any, many: bool) -> Outcome:
         adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with adapted._execute_mutex:
             begin, adapted.pending_begin = adapted.pending_begin, None
-            if adapted.inline and (begin is None or _begin_unless_locked(connection._conn, begin)):
-                outcome = _run(connection._conn, None, operation, parameters, many)
-            else:
-                outcome = await connection._execute(_run, connection._conn, begin, operation, parameters, many)
-            self._description, self._rowcount, self._lastrowid, rows = outcome
-        self._rows = collections.deque(rows)
-
-    async def _execute_async(self, operation: Any, parameters: Any) -> None:
-        await self._run(operation, parameters, many=False)
-
-    async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> None:
-        await self._run(operation, seq_of_parameters, many=True)
+            return await connection._execute(_run, connection._conn, begin, operation, parameters, many)
 
     async def _async_soft_close(self) -> None:
         """The cursor was closed in the thread already."""
