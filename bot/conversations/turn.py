@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -18,6 +18,15 @@ from bot.replies import Option, Response, render_text
 from bot.routing import RoutingEngine
 from bot.services import audit
 from storage.models import Conversation, Person
+
+# Built once, as every update asks them (a Session.get, or a statement built per call, cost more
+# than running it).
+_conversations = Conversation.__table__.c
+_THIS_CONVERSATION = and_(
+    _conversations.channel == bindparam("channel"), _conversations.chat_id == bindparam("chat_id"), _conversations.person_id == bindparam("person_id")
+)
+_CONVERSATION = select(Conversation).where(_THIS_CONVERSATION)
+_FORGET = delete(Conversation.__table__).where(_THIS_CONVERSATION)
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class Turn:
 
     async def conversation(self) -> Conversation | None:
         if not self._loaded:
-            self._conversation = await self.session.get(Conversation, (self.channel.name, self.chat_id, self.person.id))
+            self._conversation = await self.session.scalar(_CONVERSATION, self._key())
             self._loaded = True
         return self._conversation
 
@@ -76,11 +85,9 @@ class Turn:
 
     async def clear(self) -> None:
         """Leave whatever step the person was on, and forget the options offered."""
-        await self.session.execute(
-            delete(Conversation).where(
-                Conversation.channel == self.channel.name, Conversation.chat_id == self.chat_id, Conversation.person_id == self.person.id
-            )
-        )
+        await self.session.execute(_FORGET, self._key())
+        if self._conversation is not None:
+            self.session.expunge(self._conversation)  # its row is gone: a new step starts a new one
         self._conversation, self._loaded = None, True
 
     async def remember_options(self, response: Response) -> None:
@@ -109,6 +116,9 @@ class Turn:
         if self.channel.numbered_options and wanted.isdecimal() and 1 <= int(wanted) <= len(conversation.options):
             return conversation.options[int(wanted) - 1][1]
         return None
+
+    def _key(self) -> dict[str, Any]:
+        return {"channel": self.channel.name, "chat_id": self.chat_id, "person_id": self.person.id}
 
     async def _writable(self) -> Conversation:
         conversation = await self.conversation()

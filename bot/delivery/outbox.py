@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -20,6 +21,9 @@ from bot.replies import Reply, reply_to_json
 from storage.models import ChannelIdentity, DeliveryPriority, DeliveryStatus, OutboxDelivery, OutboxMessage, utcnow
 
 INSERT_CHUNK = 5000  # rows per INSERT, so that a city-wide notice never sits in memory whole
+# On the table, built once: most updates that change something queue a message.
+_MESSAGE = insert(OutboxMessage.__table__)
+_DELIVERIES = insert(OutboxDelivery.__table__)
 
 
 @dataclass(frozen=True)
@@ -35,18 +39,28 @@ class Recipient:
 async def recipients(session: AsyncSession, person_ids: Iterable[int] | Select[tuple[int]]) -> list[Recipient]:
     """Each person once, on the channel they came to last (their newest identity), leaving out
     identities that blocked the bot. `person_ids` may be a query, so it can stay in SQL."""
-    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+    if isinstance(person_ids, Select):
+        rows = await session.execute(_newest_identities(person_ids))
+    else:
+        rows = await session.execute(_NEWEST_IDENTITIES_OF_LISTED, {"person_ids": list(person_ids)})
+    return [Recipient(channel, chat_id, person_id) for channel, chat_id, person_id in rows]
+
+
+def _newest_identities(person_ids: Any) -> Select[tuple[str, str, int]]:
     newest = (
         select(func.max(ChannelIdentity.id))
-        .where(ChannelIdentity.person_id.in_(ids), ChannelIdentity.unreachable_at.is_(None))
+        .where(ChannelIdentity.person_id.in_(person_ids), ChannelIdentity.unreachable_at.is_(None))
         .group_by(ChannelIdentity.person_id)
     )
-    rows = await session.execute(
+    return (
         select(ChannelIdentity.channel, ChannelIdentity.external_id, ChannelIdentity.person_id)
         .where(ChannelIdentity.id.in_(newest))
         .order_by(ChannelIdentity.person_id)
     )
-    return [Recipient(channel, chat_id, person_id) for channel, chat_id, person_id in rows]
+
+
+# Built once: a report's change, a reminder, an answer each tell a few people by their ids.
+_NEWEST_IDENTITIES_OF_LISTED = _newest_identities(bindparam("person_ids", expanding=True))
 
 
 async def enqueue(
@@ -61,23 +75,22 @@ async def enqueue(
     """Queue `reply` for every recipient, in the caller's transaction; nothing is sent before it
     commits. `source` names what caused it ("notice:17", "report:5"), for progress and
     cancellation; `not_before` schedules it. Returns the message's id."""
-    message = OutboxMessage(source=source, reply=reply_to_json(reply))
-    session.add(message)
-    await session.flush()
+    written = await session.execute(_MESSAGE, {"source": source, "reply": reply_to_json(reply)})
+    message_id = written.inserted_primary_key[0]
     due = not_before or utcnow()
     remaining = iter(to)
     while chunk := list(islice(remaining, INSERT_CHUNK)):
         await session.execute(
-            insert(OutboxDelivery),
+            _DELIVERIES,
             [
                 {
-                    "message_id": message.id, "channel": r.channel, "chat_id": r.chat_id, "person_id": r.person_id,
+                    "message_id": message_id, "channel": r.channel, "chat_id": r.chat_id, "person_id": r.person_id,
                     "priority": int(priority), "status": DeliveryStatus.pending, "attempts": 0, "not_before": due,
                 }
                 for r in chunk
             ],
         )
-    return message.id
+    return message_id
 
 
 @dataclass(frozen=True)

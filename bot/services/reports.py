@@ -251,6 +251,22 @@ async def buildings_of(session: AsyncSession, person_id: int) -> list[BuildingCh
 # --- similar open reports -------------------------------------------------------------------
 
 
+# The building's compound, found in the same statement (a building outside any compound: itself).
+_COMPOUND_OF_BUILDING = (
+    select(Place.compound_id).where(Place.id == bindparam("building_id"), Place.kind == PlaceKind.building).scalar_subquery()
+)
+_OPEN_NEARBY = (  # built once, as _BUILDINGS_OF_PERSON is
+    select(Report)
+    .where(
+        or_(Report.compound_id == _COMPOUND_OF_BUILDING, and_(_COMPOUND_OF_BUILDING.is_(None), Report.building_id == bindparam("building_id"))),
+        Report.category == bindparam("category"),
+        Report.status.in_(OPEN_REPORT_STATUSES),
+    )
+    .order_by(Report.id.desc())
+    .limit(DUPLICATE_CANDIDATES)
+)
+
+
 @functools.lru_cache(maxsize=WORDS_REMEMBERED)
 def meaningful_words(tokenizer: Tokenizer, text: str) -> frozenset[str]:
     """Remembered: every new report is compared with up to DUPLICATE_CANDIDATES open ones
@@ -273,13 +289,7 @@ async def similar_open_reports(
 ) -> list[Report]:
     """Open reports of the same category in the same building or compound that read alike,
     most alike first."""
-    # The building's compound, found in the same statement (a building outside any compound: itself).
-    compound_id = select(Place.compound_id).where(Place.id == building_id, Place.kind == PlaceKind.building).scalar_subquery()
-    nearby = or_(Report.compound_id == compound_id, and_(compound_id.is_(None), Report.building_id == building_id))
-    candidates = await session.scalars(
-        select(Report).where(nearby, Report.category == category, Report.status.in_(OPEN_REPORT_STATUSES))
-        .order_by(Report.id.desc()).limit(DUPLICATE_CANDIDATES)
-    )
+    candidates = await session.scalars(_OPEN_NEARBY, {"building_id": building_id, "category": category})
     words = meaningful_words(tokenizer, text)
     scored = [(similarity(words, meaningful_words(tokenizer, report.text)), report) for report in candidates]
     alike = sorted(((score, report) for score, report in scored if score >= SIMILAR_WORDS), key=lambda pair: (-pair[0], -pair[1].id))
@@ -341,20 +351,22 @@ async def submit(
     return Submitted(report, handler.name if handler else None)
 
 
+_GRID_WORKERS_COVERING = (  # built once: every new report asks
+    select(
+        RoleGrant.person_id, RoleGrant.place_id,
+        select(func.count()).where(Report.handler_id == RoleGrant.person_id, Report.status.in_(OPEN_REPORT_STATUSES)).scalar_subquery(),
+        RoleGrant.id, Person.display_name,
+    )
+    .join(Person, Person.id == RoleGrant.person_id)
+    .where(RoleGrant.role == Role.grid_worker, RoleGrant.place_id.in_(bindparam("covering", expanding=True)))
+)
+
+
 async def _grid_worker_for(session: AsyncSession, building: Place) -> Assignee | None:
     """The grid worker a new report of this building goes to: the closest grant covering it,
     then the fewest open reports."""
     covering = access.covering_ids(building)
-    open_reports = (
-        select(func.count()).where(Report.handler_id == RoleGrant.person_id, Report.status.in_(OPEN_REPORT_STATUSES)).scalar_subquery()
-    )
-    rows = (
-        await session.execute(
-            select(RoleGrant.person_id, RoleGrant.place_id, open_reports, RoleGrant.id, Person.display_name)
-            .join(Person, Person.id == RoleGrant.person_id)
-            .where(RoleGrant.role == Role.grid_worker, RoleGrant.place_id.in_(covering))
-        )
-    ).all()
+    rows = (await session.execute(_GRID_WORKERS_COVERING, {"covering": covering})).all()
     if not rows:
         return None
     # The closest grant first (covering_ids runs from the community down to the building).
@@ -513,9 +525,12 @@ def _history_entry(
     }
 
 
+_EVENTS = insert(ReportEvent.__table__)  # on the table: the ORM's bulk insert costs more, and its rows are not read back
+
+
 async def _record(session: AsyncSession, *entries: dict[str, Any]) -> None:
     """Write history entries, all in one statement (nothing reads them back in the same update)."""
-    await session.execute(insert(ReportEvent), list(entries))
+    await session.execute(_EVENTS, list(entries))
 
 
 # --- who hears of it ------------------------------------------------------------------------
