@@ -21,7 +21,7 @@ from bot.conversations.turn import Turn
 from bot.i18n import normalize_locale
 from bot.replies import Response
 from bot.services import people
-from storage.db import statements_on_loop
+from storage.db import again_if_disconnected, statements_on_loop
 from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,16 @@ class UpdateTransaction(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        handled = await again_if_disconnected(lambda: self._transaction(handler, event, data))
+        if handled is None:
+            return None
+        response, turn = handled
+        bot: Bot = data["bot"]
+        await telegram.deliver(bot, event, response, turn.locale if turn else data["locale"])
+        return None
+
+    async def _transaction(self, handler: Handler, event: Update, data: dict[str, Any]) -> tuple[Response | None, Turn | None] | None:
+        """The update handled and committed: its answer and the turn; None if it was handled before."""
         async with self.sessionmaker() as session:
             await statements_on_loop(session)
             try:
@@ -57,9 +67,7 @@ class UpdateTransaction(BaseMiddleware):
             if turn is not None and isinstance(response, Response):
                 await turn.remember_options(response)
             await session.commit()
-        bot: Bot = data["bot"]
-        await telegram.deliver(bot, event, response if isinstance(response, Response) else None, turn.locale if turn else data["locale"])
-        return None
+        return (response if isinstance(response, Response) else None), turn
 
 
 class PersonContext(BaseMiddleware):

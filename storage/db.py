@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.sqlite_driver import BUSY_TIMEOUT_MS, OneTripDBAPI
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
@@ -25,7 +31,10 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
     which rebuild tables and must not cascade deletes while they do.
     """
     if not database_url.startswith("sqlite"):
-        return create_async_engine(database_url, pool_pre_ping=True)
+        # No ping before each use (it cost three round trips an update: BEGIN, a query,
+        # ROLLBACK): a connection the server closed is found by the update that uses it, and
+        # again_if_disconnected runs that update once more on a new one.
+        return create_async_engine(database_url)
     engine = create_async_engine(database_url, module=OneTripDBAPI(), pool_size=1, max_overflow=0, pool_timeout=60)
     event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _record: _tune_sqlite(dbapi_connection, foreign_keys))
     event.listen(engine.sync_engine, "begin", _begin_immediate)
@@ -69,6 +78,21 @@ async def statements_on_loop(session: AsyncSession) -> None:
     if connection.dialect.name == "sqlite":
         raw = await connection.get_raw_connection()
         raw.dbapi_connection.inline = True  # type: ignore[union-attr]
+
+
+async def again_if_disconnected(transaction: Callable[[], Awaitable[T]]) -> T:
+    """Run `transaction` (a function that opens, and commits, a session of its own), and once
+    more if the connection it got turned out to be closed (PostgreSQL restarted, or ended idle
+    connections): SQLAlchemy has then dropped that connection and the pool's older ones, so the
+    second run gets a new one. The first committed nothing, unless the connection went during
+    its COMMIT; an update's claim makes the second run of a committed update a no-op."""
+    try:
+        return await transaction()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("the database connection was closed (%s); once more on a new one", " ".join(str(error.orig).split()))
+        return await transaction()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,16 +6,19 @@ import asyncio
 import shutil
 import sqlite3
 import threading
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
-from storage.db import create_engine, create_sessionmaker, statements_on_loop
+from storage.db import again_if_disconnected, create_engine, create_sessionmaker, statements_on_loop
 from storage.sqlite_driver import CHECKPOINT_EVERY
-from tests.conftest import RunningBot, loop_heartbeat
+from tests.conftest import POSTGRES_URL, RunningBot, fresh_postgres_database, loop_heartbeat
 
 
 async def test_me_for_a_joined_resident_takes_five_statements(bot: RunningBot) -> None:
@@ -152,3 +155,62 @@ def count_trips_to_the_database_thread(monkeypatch: pytest.MonkeyPatch) -> list[
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     return trips
+
+
+async def close_the_servers_side(database_url: str) -> int:
+    """What a PostgreSQL restart does to the bot's pooled connections: the server closes them."""
+    import asyncpg
+
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return len(await admin.fetch("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    finally:
+        await admin.close()
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="PostgreSQL not configured: set GONGJIAN_TEST_DATABASE_URL")
+async def test_a_transaction_on_a_connection_the_server_closed_runs_again_on_a_new_one() -> None:
+    async with fresh_postgres_database() as url:
+        engine = create_engine(url)
+        sessions = create_sessionmaker(engine)
+        runs = 0
+
+        async def transaction() -> int:
+            nonlocal runs
+            runs += 1
+            async with sessions() as session:
+                value = await session.scalar(text("SELECT 41 + 1"))
+                await session.commit()
+                return value
+
+        try:
+            assert await transaction() == 42  # its connection now waits in the pool
+            assert await close_the_servers_side(url) >= 1
+            runs = 0
+            assert await again_if_disconnected(transaction) == 42
+            assert runs == 2  # the first run met the closed connection; no ping had hidden it
+            with pytest.raises(DBAPIError):  # and without a second run, the person would have heard an apology
+                await close_the_servers_side(url)
+                await transaction()
+        finally:
+            await engine.dispose()
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="PostgreSQL not configured: set GONGJIAN_TEST_DATABASE_URL")
+async def test_residents_are_answered_on_both_channels_after_postgresql_closed_every_connection(
+    start_wechat_bot: Callable[..., AbstractAsyncContextManager[RunningBot]],
+) -> None:
+    async with fresh_postgres_database() as url, start_wechat_bot(database_url=url) as bot:
+        resident = bot.client.user(7001, "李大爷")
+        [joined] = await resident.send(f"/start {bot.sample.household_code}")
+        assert "认证住户成员" in joined.text
+        assert bot.wechat_client is not None
+        neighbour = bot.wechat_client.user("oNeighbour0001")
+        [before] = await neighbour.send("我的")
+        assert "【您的住户】" in before
+
+        assert await close_the_servers_side(url) >= 1
+        [mine] = await resident.send("/me")
+        assert "301室（已认证）" in mine.text and "抱歉" not in mine.text
+        [theirs] = await neighbour.send("我的")
+        assert "【您的住户】" in theirs and "抱歉" not in theirs

@@ -32,7 +32,7 @@ from bot.replies import WECHAT_FILE_PREFIX, Attachment, Response
 from bot.routing import RoutingEngine
 from bot.services import people
 from handlers.errors import APOLOGY
-from storage.db import statements_on_loop
+from storage.db import again_if_disconnected, statements_on_loop
 from storage.models import Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,9 @@ class UpdateHandler:
         the reply goes into the outbox in this same transaction."""
         key = update_key(message)
         locale = self.default_locale
-        try:
+
+        async def transaction() -> Outcome | None:
+            nonlocal locale
             async with self.sessionmaker() as session:
                 await statements_on_loop(session)
                 try:
@@ -127,11 +129,14 @@ class UpdateHandler:
                     await queue_late_reply(session, outcome.openid, outcome.person_id, outcome.texts, outcome.photos)
                     outcome = Outcome(outcome.openid, outcome.person_id, [], queued=True)
                 await session.commit()
+            return outcome
+
+        try:
+            return await again_if_disconnected(transaction)
         except Exception:
             # Rolled back, claim included: nothing half-done was saved. Apologise, never stay silent.
             log.exception("WeChat message %s failed", key)
             return Outcome(message.source, None, [translate(locale, APOLOGY)])
-        return outcome
 
     async def _turn(self, session: AsyncSession, openid: str) -> Turn:
         # WeChat says nothing of the person's language: their own choice, else the deployment's.
