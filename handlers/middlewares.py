@@ -62,12 +62,13 @@ class UpdateTransaction(BaseMiddleware):
                 log.info("update %s was handled before; skipped", event.update_id)
                 return None
             data["session"] = session
-            response = await handler(event, data)
+            handled = await handler(event, data)
+            response = handled if isinstance(handled, Response) else None
             turn: Turn | None = data.get("turn")
-            if turn is not None and isinstance(response, Response):
-                await turn.remember_options(response)
+            if turn is not None:
+                await turn.save(response)
             await session.commit()
-        return (response if isinstance(response, Response) else None), turn
+        return response, turn
 
 
 class PersonContext(BaseMiddleware):

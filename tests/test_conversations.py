@@ -11,13 +11,14 @@ import time
 
 import pytest
 from aiogram.types import Update
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels import text as text_channel
 from bot.conversations import dispatch
 from bot.conversations.turn import ChannelTraits, Turn
 from bot.demo import sample_households
+from bot.replies import L, Option, Reply, Response
 from bot.services import audit, invites, people, places
 from storage.db import create_engine, create_sessionmaker
 from storage.models import AuditEntry, Conversation, FailedCodeAttempt, Membership, Person, ProcessedUpdate
@@ -137,6 +138,47 @@ async def test_a_flood_wait_holds_no_transaction(bot: RunningBot) -> None:
     assert "/me" in help_.text
 
 
+async def test_where_a_person_is_is_written_once_at_the_end_and_a_menu_on_the_way_keeps_the_step(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker.begin() as session:
+        person_id = (await people.get_or_create_person(session, "text", "13800000001")).id
+
+    async def turn_in(session: AsyncSession) -> Turn:
+        person = await session.get(Person, person_id)
+        assert person is not None
+        return Turn(session, person, TEXT_CHANNEL, "13800000001", "zh_CN")
+
+    async with sessionmaker.begin() as session:  # a report being written
+        turn = await turn_in(session)
+        await turn.set_step("reports.describe", text="电梯坏了")
+        await turn.update_data(photos=["p1"])
+        await turn.save(None)
+
+    statements: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    async with sessionmaker.begin() as session:  # /lang on the way: a menu, and nothing read
+        turn = await turn_in(session)
+        event.listen(session.bind.sync_engine, "before_cursor_execute", record)
+        try:
+            await turn.save(Response.of(Reply(L("Choose your language:"), options=(Option("中文", "lang:zh_CN"), Option("English", "lang:en")))))
+        finally:
+            event.remove(session.bind.sync_engine, "before_cursor_execute", record)
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT"), statements
+
+    async with sessionmaker.begin() as session:
+        turn = await turn_in(session)
+        assert await turn.step() == ("reports.describe", {"text": "电梯坏了", "photos": ["p1"]})
+        assert await turn.chosen_payload("2") == "lang:en"
+        await turn.clear()
+        await turn.save(None)
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
 async def test_options_are_numbered_lines_on_a_text_channel(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """The same flow, driven by text alone on a channel without buttons, state kept between
     turns in the database (each turn is a fresh transaction, as each message would be)."""
@@ -153,7 +195,7 @@ async def test_options_are_numbered_lines_on_a_text_channel(sessionmaker: async_
             assert person is not None
             turn = Turn(session, person, TEXT_CHANNEL, "13800000000", "zh_CN")
             response = await dispatch.on_text(turn, text)
-            await turn.remember_options(response)
+            await turn.save(response)
         return text_channel.render_response(response, "zh_CN")
 
     [units] = await say(f"加入 {code}")

@@ -1,8 +1,9 @@
 """One turn of a conversation: who speaks, where, in which language, and where they are.
 
 Flows (bot/conversations/*) take a Turn and return a Response; they never know the channel.
-The conversation's step, its data and the options last offered live in the database, in the
-update's own transaction, so a restart or another worker picks up where the person was.
+The conversation's step, its data and the options last offered live in the database: read
+once in a turn, written once at its end (Turn.save), in the update's own transaction, so a
+restart or another worker picks up where the person was.
 """
 
 from __future__ import annotations
@@ -11,22 +12,46 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.replies import Option, Response, render_text
 from bot.routing import RoutingEngine
 from bot.services import audit
-from storage.models import Conversation, Person
+from storage.models import Conversation, Person, utcnow
 
-# Built once, as every update asks them (a Session.get, or a statement built per call, cost more
-# than running it).
-_conversations = Conversation.__table__.c
-_THIS_CONVERSATION = and_(
-    _conversations.channel == bindparam("channel"), _conversations.chat_id == bindparam("chat_id"), _conversations.person_id == bindparam("person_id")
-)
-_CONVERSATION = select(Conversation).where(_THIS_CONVERSATION)
-_FORGET = delete(Conversation.__table__).where(_THIS_CONVERSATION)
+# The statements of a conversation's row, built once (every update asks them; building one cost
+# more than running it), on the table: the row is read as plain data and written once, at the
+# end of the update, so no ORM object is tracked and flushed for it.
+_table = Conversation.__table__
+_KEY = ("channel", "chat_id", "person_id")
+_THIS_CONVERSATION = and_(*(_table.c[column] == bindparam(column) for column in _KEY))
+_CONVERSATION = select(_table.c.step, _table.c.data, _table.c.options).where(_THIS_CONVERSATION)
+_FORGET = delete(_table).where(_THIS_CONVERSATION)
+
+
+def _upsert(insert: Any, columns: tuple[str, ...]) -> Any:
+    statement = insert(_table)
+    return statement.on_conflict_do_update(index_elements=list(_KEY), set_={column: statement.excluded[column] for column in (*columns, "updated_at")})
+
+
+# By "is the database PostgreSQL", then "is only the menu new": a menu shown to someone on no
+# step needs no reading first, as the rest of the row is left as it is.
+_SAVE = {
+    (dialect_is_postgresql, menu_only): _upsert(dialect.insert, ("options",) if menu_only else ("step", "data", "options"))
+    for dialect_is_postgresql, dialect in ((False, sqlite), (True, postgresql))
+    for menu_only in (False, True)
+}
+
+
+@dataclass
+class ConversationState:
+    """Where a person is in a conversation: their step, its data, the newest menu."""
+
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    options: list[list[str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,72 +83,91 @@ class Turn:
     routing: RoutingEngine | None = None
     # The album a photo arrived in (Telegram's media_group_id): photos sent together are one thing.
     album: str | None = None
-    _conversation: Conversation | None = field(default=None, repr=False)
-    _loaded: bool = field(default=False, repr=False)
+    # Where the person is, read once per turn (None: nowhere), and what of it changed.
+    _state: ConversationState | None = field(default=None, repr=False)
+    _read: bool = field(default=False, repr=False)
+    _changed: bool = field(default=False, repr=False)
+    _menu_changed: bool = field(default=False, repr=False)
 
     @property
     def actor(self) -> audit.Actor:
         return audit.Actor(self.channel.name, self.person.id)
 
-    async def conversation(self) -> Conversation | None:
-        if not self._loaded:
-            self._conversation = await self.session.scalar(_CONVERSATION, self._key())
-            self._loaded = True
-        return self._conversation
+    async def state(self) -> ConversationState | None:
+        if not self._read:
+            row = (await self.session.execute(_CONVERSATION, self._key())).first()
+            self._state = ConversationState(row.step, row.data, row.options) if row is not None else None
+            self._read = True
+        return self._state
 
     async def step(self) -> tuple[str | None, dict[str, Any]]:
-        conversation = await self.conversation()
-        return (conversation.step, dict(conversation.data)) if conversation else (None, {})
+        state = await self.state()
+        return (state.step, dict(state.data)) if state else (None, {})
 
     async def set_step(self, step: str, **data: Any) -> None:
-        conversation = await self._writable()
-        conversation.step, conversation.data = step, data
+        state = await self._writable()
+        state.step, state.data = step, data
 
     async def update_data(self, **data: Any) -> None:
-        conversation = await self._writable()
-        conversation.data = {**conversation.data, **data}
+        state = await self._writable()
+        state.data = {**state.data, **data}
 
     async def clear(self) -> None:
         """Leave whatever step the person was on, and forget the options offered."""
-        await self.session.execute(_FORGET, self._key())
-        if self._conversation is not None:
-            self.session.expunge(self._conversation)  # its row is gone: a new step starts a new one
-        self._conversation, self._loaded = None, True
+        self._state, self._read, self._changed = None, True, True
 
-    async def remember_options(self, response: Response) -> None:
-        """Keep the newest menu, labels as this person read them, so that typing a label (or
-        its number, where options are numbered) chooses it, here or in another worker."""
-        options = [option for reply in response.replies for option in reply.options]
-        if not options:
-            return
-        conversation = await self._writable()
-        conversation.options = [[render_text(option.label, self.locale), option.payload] for option in options]
+    async def save(self, response: Response | None) -> None:
+        """At the end of the update, in its transaction: keep where the person now is, with the
+        newest menu, labels as this person read them, so that typing a label (or its number,
+        where options are numbered) chooses it, here or in another worker. One statement at
+        most, none if nothing changed."""
+        options = [option for reply in response.replies for option in reply.options] if response is not None else []
+        if options:
+            if self._read:
+                state = await self._writable()
+            else:
+                self._state, self._menu_changed = ConversationState(), True
+                state = self._state
+            state.options = [[render_text(option.label, self.locale), option.payload] for option in options]
+        if self._changed:
+            if self._state is None:
+                await self.session.execute(_FORGET, self._key())
+            else:
+                await self._upsert(menu_only=False)
+        elif self._menu_changed:
+            await self._upsert(menu_only=True)
+        self._changed = self._menu_changed = False
 
     async def offered_options(self) -> tuple[Option, ...]:
         """The newest menu, as this person read it."""
-        conversation = await self.conversation()
-        return tuple(Option(label, payload) for label, payload in conversation.options) if conversation else ()
+        state = await self.state()
+        return tuple(Option(label, payload) for label, payload in state.options) if state else ()
 
     async def chosen_payload(self, text: str) -> str | None:
         """The payload of the remembered option whose label (or number) `text` is."""
-        conversation = await self.conversation()
-        if conversation is None or not conversation.options:
+        state = await self.state()
+        if state is None or not state.options:
             return None
         wanted = text.strip().casefold()
-        for label, payload in conversation.options:
+        for label, payload in state.options:
             if label.casefold() == wanted:
                 return payload
-        if self.channel.numbered_options and wanted.isdecimal() and 1 <= int(wanted) <= len(conversation.options):
-            return conversation.options[int(wanted) - 1][1]
+        if self.channel.numbered_options and wanted.isdecimal() and 1 <= int(wanted) <= len(state.options):
+            return state.options[int(wanted) - 1][1]
         return None
 
     def _key(self) -> dict[str, Any]:
         return {"channel": self.channel.name, "chat_id": self.chat_id, "person_id": self.person.id}
 
-    async def _writable(self) -> Conversation:
-        conversation = await self.conversation()
-        if conversation is None:
-            conversation = Conversation(channel=self.channel.name, chat_id=self.chat_id, person_id=self.person.id, data={}, options=[])
-            self.session.add(conversation)
-            self._conversation = conversation
-        return conversation
+    async def _writable(self) -> ConversationState:
+        state = await self.state()
+        if state is None:
+            state = self._state = ConversationState()
+        self._changed = True
+        return state
+
+    async def _upsert(self, *, menu_only: bool) -> None:
+        assert self._state is not None
+        statement = _SAVE[self.session.bind.dialect.name == "postgresql", menu_only]
+        state = self._state
+        await self.session.execute(statement, {**self._key(), "step": state.step, "data": state.data, "options": state.options, "updated_at": utcnow()})

@@ -122,7 +122,7 @@ class UpdateHandler:
                 turn = await self._turn(session, message.source)
                 locale = turn.locale
                 response = await action(turn)
-                await turn.remember_options(response)
+                await turn.save(response)
                 await outbox.release_waiting(session, turn.person.id, CHANNEL, message.source)
                 outcome = Outcome(message.source, turn.person.id, texts_for(response, turn.locale), photos_of(response))
                 if deadline is not None and asyncio.get_running_loop().time() >= deadline - COMMIT_MARGIN_SECONDS:
