@@ -11,5 +11,6 @@ from handlers import errors, fallback, features, groups
 
 def feature_routers() -> list[Router]:
     """Fresh routers (an aiogram Router joins one Dispatcher only), in the order they are
-    asked: group chats first (silence unless addressed), the catch-all fallback last."""
-    return [errors.create_router(), groups.create_router(), *features.create_routers(), fallback.create_router()]
+    asked: group chats first (silence unless addressed), then the features (one router each,
+    under one gate), the catch-all fallback last."""
+    return [errors.create_router(), groups.create_router(), features.create_router(), fallback.create_router()]

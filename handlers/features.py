@@ -45,5 +45,12 @@ def feature_router(feature: Feature) -> Router:
     return router
 
 
-def create_routers() -> list[Router]:
-    return [feature_router(feature) for feature in FEATURES]
+def create_router() -> Router:
+    """Every feature's router, behind one gate of all their commands and payload kinds: most
+    messages are words (an answer to a step, a menu's label), which no feature router takes, and
+    one set lookup lets them pass on to the fallback instead of a visit to each router."""
+    router = Router(name="features")
+    router.message.filter(CommandIn(frozenset(command.name for feature in FEATURES for command in feature.commands)))
+    router.callback_query.filter(PayloadIn(frozenset(kind.prefix for feature in FEATURES for kind in feature.payloads)))
+    router.include_routers(*(feature_router(feature) for feature in FEATURES))
+    return router
