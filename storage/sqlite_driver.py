@@ -137,8 +137,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """`pending_begin`: a BEGIN that travels with the transaction's first statement (see
-    storage.db), one trip fewer per transaction. `inline`: the statements after it run on the
-    event loop, until the connection goes back to the pool."""
+    storage.db), one trip fewer per transaction. `inline`: the transaction runs on the event
+    loop (its BEGIN unless another process writes), until the connection goes back to the pool."""
 
     __slots__ = ("pending_begin", "inline", "commits_since_checkpoint")
     _cursor_cls = OneTripCursor
