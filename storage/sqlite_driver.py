@@ -105,7 +105,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         """Called in SQLAlchemy's greenlet. A statement of an inline transaction runs right here,
         without awaiting anything (so nothing else can use the connection meanwhile, and no
         switch back to the event loop's greenlet is needed); any other, or a BEGIN that has to
-        wait for another process, goes to the database thread."""
+        wait for another process, goes to the database thread. (So an inline transaction's
+        statements go through its AsyncSession: AsyncConnection.execute insists that a statement
+        awaited something and raises AwaitRequired for one that did not need to.)"""
         adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
         connection: sqlite3.Connection = self._connection._conn  # type: ignore[attr-defined]
         try:
