@@ -52,9 +52,6 @@ def _tune_sqlite(dbapi_connection: Any, foreign_keys: bool) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    # Checkpoints are the driver's, in the database thread (OneTripConnection.commit): SQLite's
-    # own would run inside whichever commit filled the log, on the event loop for an update's.
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 

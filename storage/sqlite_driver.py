@@ -29,7 +29,8 @@ from sqlalchemy.util.concurrency import await_
 
 Outcome = tuple[Any, int, int | None, list[Any]]
 BUSY_TIMEOUT_MS = 5000  # how long a transaction waits for another process's write lock
-CHECKPOINT_EVERY = 100  # commits between checkpoints of the write-ahead log (each writes a few pages)
+CHECKPOINT_EVERY = 100  # inline commits between checkpoints of the write-ahead log (each writes a few pages)
+AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: other commits checkpoint once the log is this long
 
 
 def _run(connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -63,6 +64,16 @@ def _begin_unless_locked(connection: sqlite3.Connection, begin: str) -> bool:
     finally:
         connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return True
+
+
+def _commit_without_checkpoint(connection: sqlite3.Connection) -> None:
+    """On the event loop: SQLite checkpoints inside the commit that fills the log to
+    AUTOCHECKPOINT_PAGES, writing and syncing the database file; not in this one."""
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        connection.commit()
+    finally:
+        connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
 
 
 def _commit_and_checkpoint(connection: sqlite3.Connection) -> None:
@@ -154,20 +165,22 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         """An inline transaction commits on the loop: in WAL mode with synchronous=NORMAL a
         COMMIT appends to the log and syncs nothing. What may take long, checkpointing the log
-        into the database file (and syncing it), SQLite would do inside some commit; it is off
-        (storage.db) and done here instead, in the thread, after every CHECKPOINT_EVERY commits."""
+        into the database file (and syncing it), SQLite would do inside some commit: not in an
+        inline one; every CHECKPOINT_EVERY of them, the commit goes to the thread and checkpoints
+        there. Other commits go to the thread and checkpoint as SQLite always does."""
         if not self._connection._connection:
             return
-        self.commits_since_checkpoint += 1
         connection: sqlite3.Connection = self._connection._conn
         try:
-            if self.commits_since_checkpoint >= CHECKPOINT_EVERY:
+            if not self.inline:
+                await_(self._connection._execute(connection.commit))
+                return
+            self.commits_since_checkpoint += 1
+            if self.commits_since_checkpoint < CHECKPOINT_EVERY:
+                _commit_without_checkpoint(connection)
+            else:
                 self.commits_since_checkpoint = 0
                 await_(self._connection._execute(_commit_and_checkpoint, connection))
-            elif self.inline:
-                connection.commit()
-            else:
-                await_(self._connection._execute(connection.commit))
         except Exception as error:
             self._handle_exception(error)
 
