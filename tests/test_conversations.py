@@ -179,6 +179,34 @@ async def test_where_a_person_is_is_written_once_at_the_end_and_a_menu_on_the_wa
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
 
 
+async def test_a_step_taken_while_the_sender_delivers_a_menu_keeps_that_menu(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """On PostgreSQL an update and the sender may write the same person's row at once: the
+    update writes only what it changed (the step), so the menu just delivered stays."""
+    if sessionmaker.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite admits one writer at a time: the two cannot interleave")
+    async with sessionmaker.begin() as session:
+        person_id = (await people.get_or_create_person(session, "text", "13800000002")).id
+
+    async def turn_in(session: AsyncSession) -> Turn:
+        person = await session.get(Person, person_id)
+        assert person is not None
+        return Turn(session, person, TEXT_CHANNEL, "13800000002", "zh_CN")
+
+    async with sessionmaker.begin() as session:
+        await (await turn_in(session)).save(Response.of(Reply(L("Choose your language:"), options=(Option("旧", "old:1"),))))
+    async with sessionmaker.begin() as session:
+        turn = await turn_in(session)
+        assert await turn.chosen_payload("1") == "old:1"  # read: the old menu
+        async with sessionmaker.begin() as sender:  # meanwhile the sender delivers a notice's menu
+            await (await turn_in(sender)).save(Response.of(Reply(L("Choose your language:"), options=(Option("收到", "ack:7"),))))
+        await turn.set_step("reports.describe", text="电梯坏了")
+        await turn.save(None)
+    async with sessionmaker.begin() as session:
+        turn = await turn_in(session)
+        assert await turn.step() == ("reports.describe", {"text": "电梯坏了"})
+        assert await turn.chosen_payload("1") == "ack:7"
+
+
 async def test_options_are_numbered_lines_on_a_text_channel(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """The same flow, driven by text alone on a channel without buttons, state kept between
     turns in the database (each turn is a fresh transaction, as each message would be)."""

@@ -36,12 +36,15 @@ def _upsert(insert: Any, columns: tuple[str, ...]) -> Any:
     return statement.on_conflict_do_update(index_elements=list(_KEY), set_={column: statement.excluded[column] for column in (*columns, "updated_at")})
 
 
-# By "is the database PostgreSQL", then "is only the menu new": a menu shown to someone on no
-# step needs no reading first, as the rest of the row is left as it is.
+# By "is the database PostgreSQL", then which parts changed: the step and its data, the menu.
+# A row is written only where it changed: the sender writes the menus it delivers (on
+# PostgreSQL, at the same time as an update of the same person), and a step reached elsewhere
+# stays when only a menu is shown.
+_PARTS = {"step": ("step", "data"), "menu": ("options",)}
 _SAVE = {
-    (dialect_is_postgresql, menu_only): _upsert(dialect.insert, ("options",) if menu_only else ("step", "data", "options"))
+    (dialect_is_postgresql, parts): _upsert(dialect.insert, tuple(column for part in parts for column in _PARTS[part]))
     for dialect_is_postgresql, dialect in ((False, sqlite), (True, postgresql))
-    for menu_only in (False, True)
+    for parts in (("step",), ("menu",), ("step", "menu"))
 }
 
 
@@ -86,8 +89,9 @@ class Turn:
     # Where the person is, read once per turn (None: nowhere), and what of it changed.
     _state: ConversationState | None = field(default=None, repr=False)
     _read: bool = field(default=False, repr=False)
-    _changed: bool = field(default=False, repr=False)
+    _step_changed: bool = field(default=False, repr=False)
     _menu_changed: bool = field(default=False, repr=False)
+    _cleared: bool = field(default=False, repr=False)
 
     @property
     def actor(self) -> audit.Actor:
@@ -114,7 +118,7 @@ class Turn:
 
     async def clear(self) -> None:
         """Leave whatever step the person was on, and forget the options offered."""
-        self._state, self._read, self._changed = None, True, True
+        self._state, self._read, self._cleared = None, True, True
 
     async def save(self, response: Response | None) -> None:
         """At the end of the update, in its transaction: keep where the person now is, with the
@@ -123,20 +127,21 @@ class Turn:
         most, none if nothing changed."""
         options = [option for reply in response.replies for option in reply.options] if response is not None else []
         if options:
-            if self._read:
-                state = await self._writable()
-            else:
-                self._state, self._menu_changed = ConversationState(), True
-                state = self._state
-            state.options = [[render_text(option.label, self.locale), option.payload] for option in options]
-        if self._changed:
             if self._state is None:
-                await self.session.execute(_FORGET, self._key())
-            else:
-                await self._upsert(menu_only=False)
-        elif self._menu_changed:
-            await self._upsert(menu_only=True)
-        self._changed = self._menu_changed = False
+                self._state = ConversationState()
+            self._state.options = [[render_text(option.label, self.locale), option.payload] for option in options]
+            self._menu_changed = True
+        if self._cleared and self._state is None:
+            await self.session.execute(_FORGET, self._key())
+        elif self._cleared or self._step_changed or self._menu_changed:
+            # After clear() the row is replaced whole: no menu of the step that was left survives.
+            parts: tuple[str, ...] = ()
+            if self._cleared or self._step_changed:
+                parts += ("step",)
+            if self._cleared or self._menu_changed:
+                parts += ("menu",)
+            await self._upsert(parts)
+        self._step_changed = self._menu_changed = self._cleared = False
 
     async def offered_options(self) -> tuple[Option, ...]:
         """The newest menu, as this person read it."""
@@ -163,11 +168,11 @@ class Turn:
         state = await self.state()
         if state is None:
             state = self._state = ConversationState()
-        self._changed = True
+        self._step_changed = True
         return state
 
-    async def _upsert(self, *, menu_only: bool) -> None:
+    async def _upsert(self, parts: tuple[str, ...]) -> None:
         assert self._state is not None
-        statement = _SAVE[self.session.bind.dialect.name == "postgresql", menu_only]
+        statement = _SAVE[self.session.bind.dialect.name == "postgresql", parts]
         state = self._state
         await self.session.execute(statement, {**self._key(), "step": state.step, "data": state.data, "options": state.options, "updated_at": utcnow()})
