@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,13 +12,15 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage.sqlite_driver import BUSY_TIMEOUT_MS, OneTripDBAPI
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+IDLE_PING_SECONDS = 10.0  # PostgreSQL: a pooled connection idle this long is pinged before use
 
 
 def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
@@ -27,14 +31,20 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
     time anyway; every transaction begins IMMEDIATE, taking the write lock at once, so a read
     that turns into a write can never fail half-way with "database is locked" (other processes,
     such as the command line, wait up to busy_timeout); a statement is one trip to the
-    database thread at most, and an update's transaction makes none (storage/sqlite_driver.py). `foreign_keys=False` is for migrations,
-    which rebuild tables and must not cascade deletes while they do.
+    database thread at most, and an update's transaction none unless its BEGIN has to wait
+    (storage/sqlite_driver.py). `foreign_keys=False` is for migrations, which rebuild tables
+    and must not cascade deletes while they do.
+
+    PostgreSQL: a pooled connection is pinged before use only if it sat idle IDLE_PING_SECONDS
+    (a ping is BEGIN, a query and ROLLBACK: three round trips, which every update paid when all
+    were pinged); one the server closed while it was busy is found by the update that uses it,
+    and again_if_disconnected runs that update once more on a new one.
     """
     if not database_url.startswith("sqlite"):
-        # No ping before each use (it cost three round trips an update: BEGIN, a query,
-        # ROLLBACK): a connection the server closed is found by the update that uses it, and
-        # again_if_disconnected runs that update once more on a new one.
-        return create_async_engine(database_url)
+        engine = create_async_engine(database_url)
+        event.listen(engine.sync_engine, "checkin", _note_idle_since)
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+        return engine
     engine = create_async_engine(database_url, module=OneTripDBAPI(), pool_size=1, max_overflow=0, pool_timeout=60)
     event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _record: _tune_sqlite(dbapi_connection, foreign_keys))
     event.listen(engine.sync_engine, "begin", _begin_immediate)
@@ -55,8 +65,21 @@ def _tune_sqlite(dbapi_connection: Any, foreign_keys: bool) -> None:
     cursor.close()
 
 
+def _note_idle_since(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    if time.monotonic() - record.info.get("idle_since", math.inf) < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:  # the pool drops this connection and checks out another
+        raise DisconnectionError(f"an idle connection was closed: {error}") from error
+
+
 def _begin_immediate(connection: Connection) -> None:
-    # Sent with the transaction's first statement, in the same trip to the database thread.
+    # Sent with the transaction's first statement (storage/sqlite_driver.py).
     connection.connection.dbapi_connection.pending_begin = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
 
 
@@ -68,8 +91,8 @@ def _statements_in_thread(dbapi_connection: Any, _record: Any) -> None:
 async def statements_on_loop(session: AsyncSession) -> None:
     """Begin the session's transaction as the transaction of one update: on SQLite it runs on the
     event loop, BEGIN to COMMIT, without a trip to the database thread for each statement,
-    unless another process is writing (see storage/sqlite_driver.py). For transactions of a handful of statements on indexed rows, as an
-    update's are; sweeps, the outbox's sender and the command line keep every statement in the
+    unless another process is writing (see storage/sqlite_driver.py). For transactions of a
+    handful of statements on indexed rows, as an update's are; sweeps, the outbox's sender and the command line keep every statement in the
     thread. PostgreSQL's driver is asynchronous already: nothing changes there."""
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
@@ -82,7 +105,8 @@ async def again_if_disconnected(transaction: Callable[[], Awaitable[T]]) -> T:
     more if the connection it got turned out to be closed (PostgreSQL restarted, or ended idle
     connections): SQLAlchemy has then dropped that connection and the pool's older ones, so the
     second run gets a new one. The first committed nothing, unless the connection went during
-    its COMMIT; an update's claim makes the second run of a committed update a no-op."""
+    its COMMIT: then the second finds the update claimed and does nothing, and the person hears
+    nothing for that message (they would have had an apology)."""
     try:
         return await transaction()
     except DBAPIError as error:

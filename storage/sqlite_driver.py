@@ -34,8 +34,8 @@ AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: other commits checkpoint once t
 
 
 def _run(connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool) -> Outcome:
-    """In the database thread: the transaction's BEGIN when it is the first statement, the
-    statement, its rows and the cursor's facts, all at once."""
+    """In the database thread (or on the loop, inline): the transaction's BEGIN when it goes
+    with the first statement, the statement, its rows and the cursor's facts, all at once."""
     cursor = connection.cursor()
     try:
         if begin is not None:
@@ -58,7 +58,7 @@ def _begin_unless_locked(connection: sqlite3.Connection, begin: str) -> bool:
     try:
         connection.execute(begin)
     except sqlite3.OperationalError as error:
-        if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+        if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY, or BUSY_RECOVERY and the like
             raise
         return False
     finally:
@@ -197,6 +197,7 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
         # Used by the database thread and, for inline statements, the event loop's thread: never
-        # both at once (the adapter's mutex, and one transaction per connection).
+        # both at once (a connection serves one transaction, and an inline statement runs only
+        # while the adapter's mutex is free and awaits nothing).
         kw["check_same_thread"] = False
         return OneTripConnection(self, super().connect(*arg, **kw)._connection)

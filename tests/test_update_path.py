@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
+import storage.db
 from storage.db import again_if_disconnected, create_engine, create_sessionmaker, statements_on_loop
 from storage.sqlite_driver import CHECKPOINT_EVERY
 from tests.conftest import POSTGRES_URL, RunningBot, fresh_postgres_database, loop_heartbeat
@@ -225,3 +226,21 @@ async def test_residents_are_answered_on_both_channels_after_postgresql_closed_e
         assert "301室（已认证）" in mine.text and "抱歉" not in mine.text
         [theirs] = await neighbour.send("我的")
         assert "【您的住户】" in theirs and "抱歉" not in theirs
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="PostgreSQL not configured: set GONGJIAN_TEST_DATABASE_URL")
+async def test_a_connection_that_sat_idle_is_pinged_so_a_sweep_after_a_restart_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is not an update (a sweep, the nightly jobs, the sender) has no second run: a
+    connection that sat idle IDLE_PING_SECONDS is pinged before use, and a closed one replaced."""
+    async with fresh_postgres_database() as url:
+        engine = create_engine(url)
+        sessions = create_sessionmaker(engine)
+        try:
+            async with sessions.begin() as session:
+                assert await session.scalar(text("SELECT 1")) == 1
+            assert await close_the_servers_side(url) >= 1
+            monkeypatch.setattr(storage.db, "IDLE_PING_SECONDS", 0.0)  # as if it had waited overnight
+            async with sessions.begin() as session:
+                assert await session.scalar(text("SELECT 2")) == 2
+        finally:
+            await engine.dispose()
