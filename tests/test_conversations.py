@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiogram.types import Update
@@ -138,16 +139,23 @@ async def test_a_flood_wait_holds_no_transaction(bot: RunningBot) -> None:
     assert "/me" in help_.text
 
 
-async def test_where_a_person_is_is_written_once_at_the_end_and_a_menu_on_the_way_keeps_the_step(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> None:
+async def text_chat(sessionmaker: async_sessionmaker[AsyncSession], phone: str) -> Callable[[AsyncSession], Awaitable[Turn]]:
+    """A person on the text channel, and how to make their turn in a session (one per message)."""
     async with sessionmaker.begin() as session:
-        person_id = (await people.get_or_create_person(session, "text", "13800000001")).id
+        person_id = (await people.get_or_create_person(session, "text", phone)).id
 
     async def turn_in(session: AsyncSession) -> Turn:
         person = await session.get(Person, person_id)
         assert person is not None
-        return Turn(session, person, TEXT_CHANNEL, "13800000001", "zh_CN")
+        return Turn(session, person, TEXT_CHANNEL, phone, "zh_CN")
+
+    return turn_in
+
+
+async def test_where_a_person_is_is_written_once_at_the_end_and_a_menu_on_the_way_keeps_the_step(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    turn_in = await text_chat(sessionmaker, "13800000001")
 
     async with sessionmaker.begin() as session:  # a report being written
         turn = await turn_in(session)
@@ -184,13 +192,7 @@ async def test_a_step_taken_while_the_sender_delivers_a_menu_keeps_that_menu(ses
     update writes only what it changed (the step), so the menu just delivered stays."""
     if sessionmaker.kw["bind"].dialect.name != "postgresql":
         pytest.skip("SQLite admits one writer at a time: the two cannot interleave")
-    async with sessionmaker.begin() as session:
-        person_id = (await people.get_or_create_person(session, "text", "13800000002")).id
-
-    async def turn_in(session: AsyncSession) -> Turn:
-        person = await session.get(Person, person_id)
-        assert person is not None
-        return Turn(session, person, TEXT_CHANNEL, "13800000002", "zh_CN")
+    turn_in = await text_chat(sessionmaker, "13800000002")
 
     async with sessionmaker.begin() as session:
         await (await turn_in(session)).save(Response.of(Reply(L("Choose your language:"), options=(Option("旧", "old:1"),))))
