@@ -120,7 +120,12 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# The INSERT of each database that knows ON CONFLICT (DO NOTHING / DO UPDATE): SQLite's and
+# PostgreSQL's share the syntax, but SQLAlchemy keeps one construct per dialect. By dialect
+# name, for statements built once for both.
+UPSERT_INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
+
 def upsert_insert(session: AsyncSession) -> Any:
-    """The INSERT of the session's database that knows ON CONFLICT (DO NOTHING / DO UPDATE):
-    SQLite's and PostgreSQL's share the syntax, but SQLAlchemy keeps one construct per dialect."""
-    return postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    """The session's database's INSERT that knows ON CONFLICT (see UPSERT_INSERTS)."""
+    return UPSERT_INSERTS[session.bind.dialect.name]

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.replies import Option, Response, render_text
 from bot.routing import RoutingEngine
 from bot.services import audit
+from storage.db import UPSERT_INSERTS
 from storage.models import Conversation, Person, utcnow
 
 # The statements of a conversation's row, built once (every update asks them; building one cost
@@ -36,14 +36,14 @@ def _upsert(insert: Any, columns: tuple[str, ...]) -> Any:
     return statement.on_conflict_do_update(index_elements=list(_KEY), set_={column: statement.excluded[column] for column in (*columns, "updated_at")})
 
 
-# By "is the database PostgreSQL", then which parts changed: the step and its data, the menu.
-# A row is written only where it changed: the sender writes the menus it delivers (on
-# PostgreSQL, at the same time as an update of the same person), and a step reached elsewhere
-# stays when only a menu is shown.
+# By database, then which parts changed: the step and its data, the menu. A row is written
+# only where it changed: the sender writes the menus it delivers (on PostgreSQL, at the same
+# time as an update of the same person), and a step reached elsewhere stays when only a menu
+# is shown.
 _PARTS = {"step": ("step", "data"), "menu": ("options",)}
 _SAVE = {
-    (dialect_is_postgresql, parts): _upsert(dialect.insert, tuple(column for part in parts for column in _PARTS[part]))
-    for dialect_is_postgresql, dialect in ((False, sqlite), (True, postgresql))
+    (dialect, parts): _upsert(insert, tuple(column for part in parts for column in _PARTS[part]))
+    for dialect, insert in UPSERT_INSERTS.items()
     for parts in (("step",), ("menu",), ("step", "menu"))
 }
 
@@ -91,7 +91,6 @@ class Turn:
     _read: bool = field(default=False, repr=False)
     _step_changed: bool = field(default=False, repr=False)
     _menu_changed: bool = field(default=False, repr=False)
-    _cleared: bool = field(default=False, repr=False)
 
     @property
     def actor(self) -> audit.Actor:
@@ -117,8 +116,10 @@ class Turn:
         state.data = {**state.data, **data}
 
     async def clear(self) -> None:
-        """Leave whatever step the person was on, and forget the options offered."""
-        self._state, self._read, self._cleared = None, True, True
+        """Leave whatever step the person was on, and forget the options offered: the whole row
+        goes (or is replaced, if a new step or menu follows in this turn)."""
+        self._state, self._read = None, True
+        self._step_changed = self._menu_changed = True
 
     async def save(self, response: Response | None) -> None:
         """At the end of the update, in its transaction: keep where the person now is, with the
@@ -131,17 +132,11 @@ class Turn:
                 self._state = ConversationState()
             self._state.options = [[render_text(option.label, self.locale), option.payload] for option in options]
             self._menu_changed = True
-        if self._cleared and self._state is None:
+        if self._state is None and self._step_changed:  # cleared, and nothing new since
             await self.session.execute(_FORGET, self._key())
-        elif self._cleared or self._step_changed or self._menu_changed:
-            # After clear() the row is replaced whole: no menu of the step that was left survives.
-            parts: tuple[str, ...] = ()
-            if self._cleared or self._step_changed:
-                parts += ("step",)
-            if self._cleared or self._menu_changed:
-                parts += ("menu",)
-            await self._upsert(parts)
-        self._step_changed = self._menu_changed = self._cleared = False
+        elif self._step_changed or self._menu_changed:
+            await self._upsert(tuple(part for part, changed in (("step", self._step_changed), ("menu", self._menu_changed)) if changed))
+        self._step_changed = self._menu_changed = False
 
     async def offered_options(self) -> tuple[Option, ...]:
         """The newest menu, as this person read it."""
@@ -173,6 +168,6 @@ class Turn:
 
     async def _upsert(self, parts: tuple[str, ...]) -> None:
         assert self._state is not None
-        statement = _SAVE[self.session.bind.dialect.name == "postgresql", parts]
+        statement = _SAVE[self.session.bind.dialect.name, parts]
         state = self._state
         await self.session.execute(statement, {**self._key(), "step": state.step, "data": state.data, "options": state.options, "updated_at": utcnow()})
