@@ -147,7 +147,7 @@ def _register_lifecycle(
 async def application(settings: Settings) -> AsyncIterator[Application]:
     """Everything the bot needs, with the database upgraded to the newest schema."""
     load_catalogues()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     try:
         await migrate.upgrade(engine)
         sessionmaker = create_sessionmaker(engine)

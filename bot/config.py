@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.categories import DEFAULT_CATEGORIES_FILE
 from bot.routing.default_data import DEFAULT_TRAINING_CSV
+from storage.db import POOL_SIZE
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 WECHAT_API_URL = "https://api.weixin.qq.com"
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     database_url: str = "sqlite+aiosqlite:///./gongjian.db"
+    # PostgreSQL: connections each process keeps open (SQLite has one); more than the updates
+    # handled at once (32) gains nothing.
+    database_pool_size: int = Field(default=POOL_SIZE, ge=1, le=100)
     telegram_api_url: str = TELEGRAM_API_URL
     # Used in invite links; asked from the Bot API (getMe) when not set.
     bot_username: str | None = None

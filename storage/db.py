@@ -21,9 +21,10 @@ from storage.sqlite_driver import BUSY_TIMEOUT_MS, OneTripDBAPI
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 IDLE_PING_SECONDS = 10.0  # PostgreSQL: a pooled connection idle this long is pinged before use
+POOL_SIZE = 10  # PostgreSQL: connections per process (GONGJIAN_DATABASE_POOL_SIZE for the bot)
 
 
-def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+def create_engine(database_url: str, *, foreign_keys: bool = True, pool_size: int = POOL_SIZE) -> AsyncEngine:
     """An engine for the bot, the command line and the scheduler.
 
     SQLite: one connection per process, so that this process's transactions queue in asyncio
@@ -38,10 +39,15 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
     PostgreSQL: a pooled connection is pinged before use only if it sat idle IDLE_PING_SECONDS
     (a ping is BEGIN, a query and ROLLBACK: three round trips, which every update paid when all
     were pinged); one the server closed while it was busy is found by the update that uses it,
-    and again_if_disconnected runs that update once more on a new one.
+    and again_if_disconnected runs that update once more on a new one. The pool never opens
+    connections beyond `pool_size`: SQLAlchemy closes such an overflow connection when it is
+    given back, so under steady load (32 updates in flight against 5 + 10 connections) the bot
+    opened and closed connections all the time, each a new server process that prepared every
+    statement again (1.6 prepares an update; 3.0 ms of the bot's CPU per /me, 2.1 without).
+    A transaction beyond `pool_size` waits for a connection instead.
     """
     if not database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url)
+        engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=0)
         event.listen(engine.sync_engine, "checkin", _note_idle_since)
         event.listen(engine.sync_engine, "checkout", _ping_if_idle)
         return engine

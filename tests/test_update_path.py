@@ -244,3 +244,25 @@ async def test_a_connection_that_sat_idle_is_pinged_so_a_sweep_after_a_restart_r
                 assert await session.scalar(text("SELECT 2")) == 2
         finally:
             await engine.dispose()
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="PostgreSQL not configured: set GONGJIAN_TEST_DATABASE_URL")
+async def test_more_transactions_than_pooled_connections_wait_for_one_instead_of_opening_more() -> None:
+    """A connection opened beyond the pool is closed when given back, so under load every few
+    updates paid for a new server process and prepared their statements again on it."""
+    async with fresh_postgres_database() as url:
+        engine = create_engine(url, pool_size=3)
+        sessions = create_sessionmaker(engine)
+
+        async def transaction() -> int:
+            async with sessions.begin() as session:
+                server_process = await session.scalar(text("SELECT pg_backend_pid()"))
+                await asyncio.sleep(0.01)  # all twelve hold a connection, or wait for one, at once
+                return server_process
+
+        try:
+            for _ in range(3):
+                server_processes = set(await asyncio.gather(*(transaction() for _ in range(12))))
+            assert len(server_processes) <= 3
+        finally:
+            await engine.dispose()
