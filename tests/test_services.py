@@ -155,10 +155,13 @@ async def test_a_household_code_is_claimed_once_even_when_redeemed_at_once(sessi
 async def test_the_same_person_is_found_again_by_channel_identity(sessionmaker: Sessions) -> None:
     async with sessionmaker.begin() as session:
         first = await people.get_or_create_person(session, people.TELEGRAM, "60", "王")
-        again = await people.get_or_create_person(session, people.TELEGRAM, "60", "王阿姨")
+        again = await people.get_or_create_person(session, people.TELEGRAM, "60", "王阿姨", client_locale="en")
         other_channel = await people.get_or_create_person(session, "wechat", "60")
     assert first.id == again.id != other_channel.id
     assert again.display_name == "王阿姨"
+    async with sessionmaker() as session:  # the new name and client language were written
+        stored = await people.find_person(session, people.TELEGRAM, "60")
+    assert stored is not None and (stored.display_name, stored.client_locale, stored.reading_locale("zh_CN")) == ("王阿姨", "en", "en")
 
 
 async def test_reimport_updates_changed_floors_and_areas_only(sessionmaker: Sessions) -> None:

@@ -57,7 +57,7 @@ async def language_chosen(turn: Turn, payload: LanguageChoice) -> Response:
 
 
 async def _switch(turn: Turn, locale: str, *, replace: bool) -> Response:
-    await people.set_locale(turn.session, turn.person, locale)
+    turn.person = await people.set_locale(turn.session, turn.person, locale)
     turn.locale = locale  # answer in the new language at once
     return Response.of(Reply(LANGUAGE_SET, replace=replace))
 

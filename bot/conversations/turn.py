@@ -18,8 +18,9 @@ from bot.config import Settings
 from bot.replies import Option, Response, render_text
 from bot.routing import RoutingEngine
 from bot.services import audit
+from bot.services.people import PersonView
 from storage.db import UPSERT_INSERTS
-from storage.models import Conversation, Person, utcnow
+from storage.models import Conversation, utcnow
 
 # The statements of a conversation's row, built once (every update asks them; building one cost
 # more than running it), on the table: the row is read as plain data and written once, at the
@@ -71,7 +72,7 @@ class ChannelTraits:
 @dataclass
 class Turn:
     session: AsyncSession
-    person: Person
+    person: PersonView
     channel: ChannelTraits
     chat_id: str
     locale: str

@@ -16,7 +16,7 @@ from sqlalchemy import Column, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
-from bot.services import audit, invites
+from bot.services import audit, invites, people
 from bot.services.errors import DomainError
 from storage.models import Base, ChannelIdentity, Conversation, FailedCodeAttempt, LinkCode, Membership, Person, RoleGrant, utcnow
 
@@ -66,7 +66,7 @@ def _new_code() -> str:
     return "".join(secrets.choice(invites.CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
 
 
-async def link(session: AsyncSession, code_text: str, person: Person, channel: str) -> Person:
+async def link(session: AsyncSession, code_text: str, person: people.PersonView, channel: str) -> people.PersonView:
     """The person who showed the code, now reached through `person`'s identities too; `person`
     is merged into them and no longer exists."""
     await invites.refuse_if_guessing(session, person.id)
@@ -78,12 +78,12 @@ async def link(session: AsyncSession, code_text: str, person: Person, channel: s
     if row.person_id == person.id:
         raise AlreadyLinked(ALREADY_LINKED)
     keep = await session.get(Person, row.person_id)
-    assert keep is not None  # the code's row goes with its person
+    gone = await session.get(Person, person.id)
+    assert keep is not None and gone is not None  # the code's row goes with its person
     await session.delete(row)  # a code links once
-    merged_id = person.id
-    await merge(session, keep, person)
-    await audit.record(session, audit.Actor(channel, keep.id), "link_person", f"person:{merged_id}")
-    return keep
+    await merge(session, keep, gone)
+    await audit.record(session, audit.Actor(channel, keep.id), "link_person", f"person:{person.id}")
+    return people.PersonView(keep.id, keep.display_name, keep.locale, keep.client_locale)
 
 
 async def merge(session: AsyncSession, keep: Person, gone: Person) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import places
-from storage.models import ChannelIdentity, Household, Membership, Person, Tenure
+from storage.models import ChannelIdentity, Household, Membership, Person, Tenure, reading_locale
 
 TELEGRAM = "telegram"
 WECHAT = "wechat"
@@ -23,56 +23,74 @@ class MembershipView:
     represents: bool
 
 
-async def find_person(session: AsyncSession, channel: str, external_id: str) -> Person | None:
-    return await session.scalar(
-        select(Person).join(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    )
+@dataclass(frozen=True)
+class PersonView:
+    """A person as an update sees them: read by one Core query (an ORM entity, with its identity
+    map and change tracking, cost more than the query on every update), changed through this
+    module's functions."""
+
+    id: int
+    display_name: str
+    locale: str | None
+    client_locale: str | None
+
+    def reading_locale(self, default: str) -> str:
+        return reading_locale(self.locale, self.client_locale, default)
 
 
+_people = Person.__table__.c
+_identities = ChannelIdentity.__table__.c
 # The statements every update runs are built once, with their values as parameters: building one
 # (its clauses, then its cache key) cost more than running it on SQLite.
 _PERSON_BY_IDENTITY = (
-    select(Person, ChannelIdentity)
-    .join(ChannelIdentity)
-    .where(ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.external_id == bindparam("external_id"))
+    select(_people.id, _people.display_name, _people.locale, _people.client_locale, _identities.id, _identities.unreachable_at)
+    .join_from(Person.__table__, ChannelIdentity.__table__)
+    .where(_identities.channel == bindparam("channel"), _identities.external_id == bindparam("external_id"))
 )
+_UPDATE_PERSON = update(Person.__table__).where(_people.id == bindparam("person_id"))
+_REACHABLE_AGAIN = update(ChannelIdentity.__table__).where(_identities.id == bindparam("identity_id")).values(unreachable_at=None)
+
+
+async def find_person(session: AsyncSession, channel: str, external_id: str) -> PersonView | None:
+    row = (await session.execute(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
+    return PersonView(*row[:4]) if row is not None else None
 
 
 async def get_or_create_person(
     session: AsyncSession, channel: str, external_id: str, display_name: str = "", client_locale: str | None = None
-) -> Person:
+) -> PersonView:
     """The person behind a channel identity, created on first contact. The name and the language
     the client reports are kept current (written only when they change), and an identity marked
     unreachable (the person had blocked the bot) is tried again: mostly this is the person
     writing to us, and if they still block the bot, the next message marks them again."""
     found = (await session.execute(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
     if found is not None:
-        person, identity = found
-        if display_name and person.display_name != display_name:
-            person.display_name = display_name
-        if client_locale and person.client_locale != client_locale:
-            person.client_locale = client_locale
-        if identity.unreachable_at is not None:
-            identity.unreachable_at = None
+        person_id, known_name, locale, known_client_locale, identity_id, unreachable_at = found
+        person = PersonView(person_id, display_name or known_name, locale, client_locale or known_client_locale)
+        if (person.display_name, person.client_locale) != (known_name, known_client_locale):
+            await session.execute(_UPDATE_PERSON, {"person_id": person_id, "display_name": person.display_name, "client_locale": person.client_locale})
+        if unreachable_at is not None:
+            await session.execute(_REACHABLE_AGAIN, {"identity_id": identity_id})
         return person
-    person = Person(display_name=display_name, client_locale=client_locale)
+    created = Person(display_name=display_name, client_locale=client_locale)
     try:
         # A savepoint: two workers may meet the same new person at once; the loser reads the winner's row.
         async with session.begin_nested():
-            session.add(person)
+            session.add(created)
             await session.flush()
-            session.add(ChannelIdentity(person_id=person.id, channel=channel, external_id=external_id))
+            session.add(ChannelIdentity(person_id=created.id, channel=channel, external_id=external_id))
             await session.flush()
     except IntegrityError:
-        found = await find_person(session, channel, external_id)
-        assert found is not None
-        return found
-    return person
+        winner = await find_person(session, channel, external_id)
+        assert winner is not None
+        return winner
+    return PersonView(created.id, display_name, None, client_locale)
 
 
-async def set_locale(session: AsyncSession, person: Person, locale: str) -> None:
-    person.locale = locale
-    await session.flush()
+async def set_locale(session: AsyncSession, person: PersonView, locale: str) -> PersonView:
+    """The person with their own choice of language, written."""
+    await session.execute(_UPDATE_PERSON, {"person_id": person.id, "locale": locale})
+    return replace(person, locale=locale)
 
 
 @dataclass(frozen=True)
