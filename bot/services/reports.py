@@ -255,8 +255,8 @@ async def buildings_of(session: AsyncSession, person_id: int) -> list[BuildingCh
 _COMPOUND_OF_BUILDING = (
     select(Place.compound_id).where(Place.id == bindparam("building_id"), Place.kind == PlaceKind.building).scalar_subquery()
 )
-_OPEN_NEARBY = (  # built once, as _BUILDINGS_OF_PERSON is
-    select(Report)
+_OPEN_NEARBY = (  # built once, as _BUILDINGS_OF_PERSON is; only what the comparison reads
+    select(Report.id, Report.text)
     .where(
         or_(Report.compound_id == _COMPOUND_OF_BUILDING, and_(_COMPOUND_OF_BUILDING.is_(None), Report.building_id == bindparam("building_id"))),
         Report.category == bindparam("category"),
@@ -289,11 +289,14 @@ async def similar_open_reports(
 ) -> list[Report]:
     """Open reports of the same category in the same building or compound that read alike,
     most alike first."""
-    candidates = await session.scalars(_OPEN_NEARBY, {"building_id": building_id, "category": category})
+    candidates = await session.execute(_OPEN_NEARBY, {"building_id": building_id, "category": category})
     words = meaningful_words(tokenizer, text)
-    scored = [(similarity(words, meaningful_words(tokenizer, report.text)), report) for report in candidates]
-    alike = sorted(((score, report) for score, report in scored if score >= SIMILAR_WORDS), key=lambda pair: (-pair[0], -pair[1].id))
-    return [report for _, report in alike[:limit]]
+    scored = ((similarity(words, meaningful_words(tokenizer, other_text)), report_id) for report_id, other_text in candidates)
+    alike = sorted(((score, report_id) for score, report_id in scored if score >= SIMILAR_WORDS), key=lambda pair: (-pair[0], -pair[1]))[:limit]
+    if not alike:  # as for most new reports: no report is loaded whole
+        return []
+    found = {report.id: report for report in await session.scalars(select(Report).where(Report.id.in_([report_id for _, report_id in alike])))}
+    return [found[report_id] for _, report_id in alike]
 
 
 # --- submitting -----------------------------------------------------------------------------
