@@ -339,8 +339,10 @@ async def submit(
         created_at=now,
     )
     _set_deadline(report, category, now)
-    session.add(report)
-    await session.flush()  # its id, for the history and the messages
+    # Written on the table (the ORM's flush of one object cost 2-3 times the INSERT): the object
+    # stays outside the session and holds what was written, for the history and the messages.
+    written = await session.execute(_NEW_REPORT, {column: report.__dict__[column] for column in _REPORT_COLUMNS if column in report.__dict__})
+    report.id = written.inserted_primary_key[0]
     history = [_history_entry(report, ReportAction.submitted, None, None, ReportStatus.submitted, now=now)]
     if handler is not None:
         history.append(_history_entry(report, ReportAction.assigned, None, ReportStatus.submitted, ReportStatus.assigned, now=now))
@@ -353,6 +355,9 @@ async def submit(
     await audit.record(session, actor, "submit_report", source, category=category.code)
     return Submitted(report, handler.name if handler else None)
 
+
+_NEW_REPORT = insert(Report.__table__)
+_REPORT_COLUMNS = tuple(column.key for column in Report.__table__.columns)
 
 _GRID_WORKERS_COVERING = (  # built once: every new report asks
     select(
