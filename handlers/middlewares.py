@@ -21,7 +21,7 @@ from bot.conversations.turn import Turn
 from bot.i18n import normalize_locale
 from bot.replies import Response
 from bot.services import people
-from storage.db import again_if_disconnected, statements_on_loop
+from storage.db import again_if_disconnected, update_sessions
 from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class UpdateTransaction(BaseMiddleware):
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.sessionmaker = sessionmaker
+        self.sessionmaker = update_sessions(sessionmaker)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -55,7 +55,6 @@ class UpdateTransaction(BaseMiddleware):
     async def _transaction(self, handler: Handler, event: Update, data: dict[str, Any]) -> tuple[Response | None, Turn | None] | None:
         """The update handled and committed: its answer and the turn; None if it was handled before."""
         async with self.sessionmaker() as session:
-            await statements_on_loop(session)
             try:
                 await session.execute(_CLAIM, {"channel": telegram.CHANNEL, "update_key": str(event.update_id), "processed_at": utcnow()})
             except IntegrityError:

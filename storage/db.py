@@ -54,7 +54,6 @@ def create_engine(database_url: str, *, foreign_keys: bool = True, pool_size: in
     engine = create_async_engine(database_url, module=OneTripDBAPI(), pool_size=1, max_overflow=0, pool_timeout=60)
     event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _record: _tune_sqlite(dbapi_connection, foreign_keys))
     event.listen(engine.sync_engine, "begin", _begin_immediate)
-    event.listen(engine.sync_engine, "checkin", _statements_in_thread)
     return engine
 
 
@@ -85,25 +84,26 @@ def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: An
 
 
 def _begin_immediate(connection: Connection) -> None:
-    # Sent with the transaction's first statement (storage/sqlite_driver.py).
-    connection.connection.dbapi_connection.pending_begin = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
+    # Sent with the transaction's first statement (storage/sqlite_driver.py), on the loop for
+    # the transaction of an update (update_sessions), else in the database thread.
+    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection.pending_begin = "BEGIN IMMEDIATE"  # type: ignore[union-attr]
+    dbapi_connection.inline = connection.get_execution_options().get(_UPDATE_TRANSACTION, False)  # type: ignore[union-attr]
 
 
-def _statements_in_thread(dbapi_connection: Any, _record: Any) -> None:
-    if dbapi_connection is not None:  # None: the connection was invalidated (the database went away)
-        dbapi_connection.inline = False  # back in the pool: the next transaction decides for itself
+_UPDATE_TRANSACTION = "gongjian_update_transaction"
 
 
-async def statements_on_loop(session: AsyncSession) -> None:
-    """Begin the session's transaction as the transaction of one update: on SQLite it runs on the
+def update_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions like `sessions`', for the transaction of one update: on SQLite it runs on the
     event loop, BEGIN to COMMIT, without a trip to the database thread for each statement,
     unless another process is writing (see storage/sqlite_driver.py). For transactions of a
-    handful of statements on indexed rows, as an update's are; sweeps, the outbox's sender and the command line keep every statement in the
-    thread. PostgreSQL's driver is asynchronous already: nothing changes there."""
-    connection = await session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = await connection.get_raw_connection()
-        raw.dbapi_connection.inline = True  # type: ignore[union-attr]
+    handful of statements on indexed rows, as an update's are; sweeps, the outbox's sender and
+    the command line keep every statement in the thread. PostgreSQL's driver is asynchronous
+    already: nothing changes there. (An option of the engine rather than a call at the start of
+    each transaction, which cost two more trips through SQLAlchemy's greenlet per update.)"""
+    engine: AsyncEngine = sessions.kw["bind"]
+    return create_sessionmaker(engine.execution_options(**{_UPDATE_TRANSACTION: True}))
 
 
 async def again_if_disconnected(transaction: Callable[[], Awaitable[T]]) -> T:

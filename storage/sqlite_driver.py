@@ -7,7 +7,7 @@ thread and back costs tens of microseconds of wake-ups, far more than SQLite's o
 indexed table. Here a statement's execute, fetch and close run together in the thread, so a
 statement costs one trip. The behaviour is the adapter's own in every other respect.
 
-A connection marked `inline` (storage.db.statements_on_loop, for the transaction of one
+A connection marked `inline` (storage.db.update_sessions, for the transaction of one
 update) runs the transaction on the event loop instead, BEGIN to COMMIT: on a virtual machine
 a trip measured 0.3-0.4 ms, against 10-50 us for one of an update's statements on indexed rows.
 What may wait stays in the thread: a BEGIN IMMEDIATE that finds another process writing (it

@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 import storage.db
-from storage.db import again_if_disconnected, create_engine, create_sessionmaker, statements_on_loop
+from storage.db import again_if_disconnected, create_engine, create_sessionmaker, update_sessions
 from storage.sqlite_driver import CHECKPOINT_EVERY
 from tests.conftest import POSTGRES_URL, RunningBot, fresh_postgres_database, loop_heartbeat
 
@@ -81,8 +81,7 @@ async def test_an_updates_transaction_runs_on_the_loop_and_waits_for_a_lock_off_
             await session.commit()
 
         async def update(word: str) -> list[int]:
-            async with sessions() as session:
-                await statements_on_loop(session)
+            async with update_sessions(sessions)() as session:
                 first = await session.scalar(text("SELECT thread_now()"))
                 await session.execute(text("INSERT INTO said VALUES (:word)"), {"word": word})
                 later = await session.scalar(text("SELECT thread_now()"))
@@ -130,8 +129,7 @@ async def test_the_write_ahead_log_is_checkpointed_off_the_loop(tmp_path: Path, 
 
     async def commits(count: int) -> None:
         for number in range(count):
-            async with sessions() as session:
-                await statements_on_loop(session)
+            async with update_sessions(sessions)() as session:
                 # 13 pages each: the log passes SQLite's own checkpoint mark (1,000 pages) in 77.
                 await session.execute(text("INSERT INTO notes VALUES (:body)"), {"body": f"{number:05d}" * 10_000})
                 await session.commit()

@@ -32,7 +32,7 @@ from bot.replies import WECHAT_FILE_PREFIX, Attachment, Response
 from bot.routing import RoutingEngine
 from bot.services import people
 from handlers.errors import APOLOGY
-from storage.db import again_if_disconnected, statements_on_loop
+from storage.db import again_if_disconnected, update_sessions
 from storage.models import Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class UpdateHandler:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, routing: RoutingEngine | None = None
     ) -> None:
-        self.sessionmaker = sessionmaker
+        self.sessionmaker = update_sessions(sessionmaker)
         self.settings = settings
         self.default_locale = settings.default_locale
         self.routing = routing
@@ -113,7 +113,6 @@ class UpdateHandler:
         async def transaction() -> Outcome | None:
             nonlocal locale
             async with self.sessionmaker() as session:
-                await statements_on_loop(session)
                 try:
                     await session.execute(insert(ProcessedUpdate).values(channel=CHANNEL, update_key=key, processed_at=utcnow()))
                 except IntegrityError:
