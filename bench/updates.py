@@ -1,7 +1,7 @@
 """The per-update path: how many updates a second the real bot handles and how fast it answers,
 against a bare aiogram echo bot on the same machine, emulator and load.
 
-    python bench/updates.py [--residents 1000] [--rates 50,100,200,400] [--seconds 5] [--burst 3000] [--bursts 1]
+    python bench/updates.py [--residents 1000] [--rates 50,100,200,400] [--seconds 5] [--burst 3000] [--bursts 1] [--rounds 3]
     python bench/updates.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 Each part runs in its own process, all on 127.0.0.1: this one generates the load; the project's
@@ -15,7 +15,10 @@ each sends /me, which reads their households and roles. Updates are offered even
 for --seconds, each in its own request, then --burst updates are enqueued at once. Latency runs
 from an update's enqueueing in the emulator to the bot's reply reaching it; saturation is the
 burst's size over the time from its first enqueue to its last reply. Both bots get the same rates
-and burst.
+and burst. Then, for --rounds in all, each bot again in turn for a burst alone: the machine's speed
+drifts from one minute to the next (the echo bot alone saturated anywhere between 640 and 1,240
+updates/s in one afternoon), so saturation and the ratio are the medians of the rounds', each
+round's ratio from two bursts a few seconds apart.
 
 With --database-url a throw-away database is made on that PostgreSQL server and dropped after;
 otherwise a throw-away SQLite file is used. A line per phase comes first, with the CPU each process
@@ -439,8 +442,8 @@ class Bench:
     emulator_pid: int
     load: LoadGenerator
 
-    async def run_bot(self, label: str, arguments: Sequence[str], environment: dict[str, str]) -> BotRun:
-        """Start one bot, offer each rate and then the burst, stop it."""
+    async def run_bot(self, label: str, arguments: Sequence[str], environment: dict[str, str], *, rates: Sequence[float], bursts: int) -> BotRun:
+        """Start one bot, offer each rate and then the bursts, stop it."""
         log = self.folder / f"{label}.log"
         process = await start_process(arguments, log, cwd=self.folder, env=environment, stdout=asyncio.subprocess.DEVNULL)
         try:
@@ -449,13 +452,13 @@ class Bench:
             rss_start = rss_mb(process.pid)
             meter = CpuMeter({label: process.pid, "emulator": self.emulator_pid, "generator": os.getpid()}, self.database)
             phases = []
-            for rate in self.args.rates:
+            for rate in rates:
                 phases.append(await self.load.phase(f"{rate:g}/s", meter, rate, self.args.seconds, 0, drain_timeout=self.args.seconds + 60))
                 print(phases[-1].line(label), flush=True)
             # Resident memory after each burst: growing burst after burst is a leak or an unbounded
             # cache; settling after the first is the allocator keeping its high-water mark.
             rss_after_bursts = []
-            for number in range(1, self.args.bursts + 1):
+            for number in range(1, bursts + 1):
                 name = f"burst {self.args.burst}" + (f" #{number}" if number > 1 else "")
                 phases.append(await self.load.phase(name, meter, None, 0, self.args.burst, drain_timeout=180))
                 rss_after_bursts.append(rss_mb(process.pid))
@@ -463,6 +466,13 @@ class Bench:
             return BotRun(phases, rss_start, rss_after_bursts[-1], rss_after_bursts)
         finally:
             await stop_process(process)
+            await self.load.confirm_all()
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def at_rate(phases: list[Phase], rate: float) -> Phase | None:
@@ -491,22 +501,31 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     load = LoadGenerator(http, where["url"], where["token"], residents)
                     bench = Bench(args, folder, database, emulator.pid, load)
                     environment = {key: value for key, value in os.environ.items() if not key.startswith("GONGJIAN_")}
-                    echo = await bench.run_bot("echo", [sys.executable, str(SCRIPT), "--echo-bot", where["url"], where["token"]], environment)
-                    await load.confirm_all()
+                    echo_command = [sys.executable, str(SCRIPT), "--echo-bot", where["url"], where["token"]]
                     # As an operator runs it; PYTHONPATH so that this checkout's code runs even if not installed.
-                    environment |= {"GONGJIAN_BOT_TOKEN": where["token"], "GONGJIAN_TELEGRAM_API_URL": where["url"], "GONGJIAN_DATABASE_URL": database.url,
-                                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-                    real = await bench.run_bot("bot", bot_command(args.profile), environment)
+                    bot_environment = environment | {
+                        "GONGJIAN_BOT_TOKEN": where["token"], "GONGJIAN_TELEGRAM_API_URL": where["url"], "GONGJIAN_DATABASE_URL": database.url,
+                        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                    }
+                    echo = await bench.run_bot("echo", echo_command, environment, rates=args.rates, bursts=1)
+                    real = await bench.run_bot("bot", bot_command(args.profile), bot_environment, rates=args.rates, bursts=args.bursts)
+                    # Saturation from each round's first burst; the first round's later bursts show memory over time.
+                    rounds = [(echo.phases[len(args.rates)], real.phases[len(args.rates)])]
+                    runs = [("echo", echo), ("bot", real)]
+                    for _ in range(args.rounds - 1):
+                        echo_again = await bench.run_bot("echo", echo_command, environment, rates=(), bursts=1)
+                        real_again = await bench.run_bot("bot", bot_command(None), bot_environment, rates=(), bursts=1)
+                        rounds.append((echo_again.phases[0], real_again.phases[0]))
+                        runs += [("echo", echo_again), ("bot", real_again)]
             finally:
                 await stop_process(emulator)
-    # Saturation from the first burst (as in runs with one); later bursts show memory over time.
-    first_burst = len(args.rates)
-    echo_burst, burst = echo.phases[first_burst], real.phases[first_burst]
+    burst = rounds[0][1]
     echo_100, bot_100 = at_rate(echo.phases, 100), at_rate(real.phases, 100)
     return {
-        "echo_updates_per_s": round(echo_burst.handled_per_s, 1),
-        "updates_per_s": round(burst.handled_per_s, 1),
-        "ratio": round(burst.handled_per_s / echo_burst.handled_per_s, 3),
+        "echo_updates_per_s": round(median([echo_burst.handled_per_s for echo_burst, _ in rounds]), 1),
+        "updates_per_s": round(median([bot_burst.handled_per_s for _, bot_burst in rounds]), 1),
+        "ratio": round(median([bot_burst.handled_per_s / echo_burst.handled_per_s for echo_burst, bot_burst in rounds]), 3),
+        "rounds": [[round(echo_burst.handled_per_s, 1), round(bot_burst.handled_per_s, 1)] for echo_burst, bot_burst in rounds],
         "p50_ms": round(bot_100.p50_ms, 1) if bot_100 else None,
         "p99_ms": round(bot_100.p99_ms, 1) if bot_100 else None,
         "rss_start_mb": round(real.rss_start_mb, 1),
@@ -517,12 +536,12 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "echo_p99_ms": round(echo_100.p99_ms, 1) if echo_100 else None,
         "by_rate": {f"{rate:g}": {key: round(getattr(phase, key), 1) for key in ("offered_per_s", "handled_per_s", "p50_ms", "p99_ms")}
                     for rate, phase in zip(args.rates, real.phases)},
-        "unanswered": sum(phase.updates - phase.replied for phase in echo.phases + real.phases),
+        "unanswered": sum(phase.updates - phase.replied for _, run in runs for phase in run.phases),
         "residents": args.residents,
         "burst": args.burst,
         "bot_cpu_burst_pct": burst.cpu["bot"],
         "cores": os.cpu_count(),
-        "disturbed": [f"{label} {phase.name}" for label, run in (("echo", echo), ("bot", real)) for phase in run.phases if phase.cpu["other"] > DISTURBED_PCT],
+        "disturbed": [f"{label} {phase.name}" for label, run in runs for phase in run.phases if phase.cpu["other"] > DISTURBED_PCT],
     }
 
 
@@ -536,6 +555,7 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=1, help="how many such bursts, one after another (memory over time)")
     parser.add_argument("--rates", type=lambda text: [float(r) for r in text.split(",")], default=[50.0, 100.0, 200.0, 400.0],
                         help="offered updates per second, comma-separated")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of a burst for each bot in turn; saturation and the ratio are their medians")
     parser.add_argument("--profile", metavar="FILE", help="run the real bot under cProfile and write its statistics to FILE (figures then count the profiler too)")
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--echo-bot", nargs=2, metavar=("API_URL", "TOKEN"), help=argparse.SUPPRESS)
