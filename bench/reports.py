@@ -2,7 +2,7 @@
 emulator over HTTP, to the real bot started as `gongjian run` starts it, against a bare aiogram
 echo bot in the same run.
 
-    python bench/reports.py [--residents 2000] [--compounds 100] [--rates 25,50,100] [--seconds 5]
+    python bench/reports.py [--residents 2000] [--compounds 100] [--rates 25,50,100] [--seconds 5] [--rounds 3]
     python bench/reports.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
     python bench/reports.py --kill
 
@@ -21,7 +21,9 @@ so its first messages are never taken for the answer to the next update. Phases:
 started evenly at each of --rates a second for --seconds, then a burst of --burst residents at
 once (saturation: updates answered over first enqueue to last answer). The echo bot gets the
 same residents, texts and shapes of load; it answers every message, so each of its residents
-sends two ("/report …", then a category's name).
+sends two ("/report …", then a category's name). Then, for --rounds in all, each bot again in
+turn for a burst alone; saturation and the ratio are the medians of the rounds' (the machine's
+speed drifts from minute to minute: bench/updates.py).
 
 --kill: only the real bot, only the burst; the bot is SIGKILLed when a third of the residents
 have been told their report is saved, and started again. The emulator redelivers what the dead
@@ -528,7 +530,7 @@ class Bench:
         return await per_update.start_process(arguments, self.folder / f"{label}.log", cwd=self.folder, env=environment,
                                               stdout=asyncio.subprocess.DEVNULL)
 
-    async def run_bot(self, label: str, arguments: Sequence[str], environment: dict[str, str], *, echo: bool) -> tuple[Run, Residents]:
+    async def run_bot(self, label: str, arguments: Sequence[str], environment: dict[str, str], *, echo: bool, rates: Sequence[float]) -> tuple[Run, Residents]:
         residents = Residents(self.http, self.url, self.seeded.residents, self.texts, echo=echo)
         listening = await residents.listening()
         process = await self.start_bot(label, arguments, environment)
@@ -539,7 +541,7 @@ class Bench:
                 raise RuntimeError(f"{label} did not answer; its log ends:\n{(self.folder / f'{label}.log').read_text(errors='replace')[-3000:]}")
             await asyncio.sleep(2)  # the real bot loads its routing model in the background after start
             run = Run([], rss_start_mb=per_update.rss_mb(process.pid))
-            for rate in self.args.rates:
+            for rate in rates:
                 count = max(1, round(rate * self.args.seconds))
                 run.phases.append(await self.phase(residents, meter, f"{rate:g}/s", count, rate, self.args.seconds + 120, label))
             run.phases.append(await self.phase(residents, meter, f"burst {self.args.burst}", self.args.burst, None, 600, label))
@@ -607,29 +609,41 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                     }
                     bot_command = per_update.bot_command(args.profile)
+                    echo_command = [sys.executable, str(per_update.SCRIPT), "--echo-bot", where["url"], where["token"]]
                     echo: Run | None = None
+                    rounds: list[tuple[Phase, Phase]] = []  # each round's bursts: the echo bot's, the real bot's
                     if args.kill:
                         real, residents = await bench.run_with_kill(bot_command, bot_environment)
+                        all_residents = [residents]
                     else:
-                        echo, _ = await bench.run_bot("echo", [sys.executable, str(per_update.SCRIPT), "--echo-bot", where["url"], where["token"]],
-                                                      environment, echo=True)
-                        real, residents = await bench.run_bot("bot", bot_command, bot_environment, echo=False)
+                        echo, _ = await bench.run_bot("echo", echo_command, environment, echo=True, rates=args.rates)
+                        real, residents = await bench.run_bot("bot", bot_command, bot_environment, echo=False, rates=args.rates)
+                        rounds.append((echo.phases[-1], real.phases[-1]))
+                        all_residents = [residents]
+                        for _ in range(args.rounds - 1):
+                            echo_again, _ = await bench.run_bot("echo", echo_command, environment, echo=True, rates=())
+                            real_again, residents_again = await bench.run_bot("bot", per_update.bot_command(None), bot_environment, echo=False, rates=())
+                            rounds.append((echo_again.phases[-1], real_again.phases[-1]))
+                            all_residents.append(residents_again)
             finally:
                 await per_update.stop_process(emulator)
-            saved, lost, doubled = await audit_database(database.url, residents.told, seeded.residents)
+            told = [report_id for each in all_residents for report_id in each.told]
+            saved, lost, doubled = await audit_database(database.url, told, seeded.residents)
     burst = real.phases[-1]
+    bot_phases = real.phases + [bot_burst for _, bot_burst in rounds[1:]]
+    unexpected = sum((each.unexpected for each in all_residents), Counter())
     figures: dict[str, Any] = {
-        "updates_per_s": round(burst.updates_per_s, 1),
+        "updates_per_s": round(per_update.median([bot_burst.updates_per_s for _, bot_burst in rounds] or [burst.updates_per_s]), 1),
         "p50_ms": None, "p99_ms": None,
         "echo_updates_per_s": None, "ratio": None,
         "reports_saved": saved,
-        "told_saved": len(residents.told),
+        "told_saved": len(told),
         "lost": lost,
         "doubled": doubled,
         "database": database.kind,
-        "unexpected_answers": sum(residents.unexpected.values()),
-        "duplicate_offers": sum(phase.duplicate_offers for phase in real.phases),
-        "apologies": sum(phase.apologies for phase in real.phases),
+        "unexpected_answers": sum(unexpected.values()),
+        "duplicate_offers": sum(phase.duplicate_offers for phase in bot_phases),
+        "apologies": sum(phase.apologies for phase in bot_phases),
         "residents": args.residents,
         "compounds": args.compounds,
         "buildings": seeded.buildings,
@@ -637,8 +651,8 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "bot_cpu_burst_pct": burst.cpu.get("bot"),
         "cores": os.cpu_count(),
     }
-    if residents.unexpected:
-        print("unexpected answers:", dict(residents.unexpected.most_common(5)), flush=True)
+    if unexpected:
+        print("unexpected answers:", dict(unexpected.most_common(5)), flush=True)
     if args.kill:
         figures |= {"kill": True, **real.kill, "resent": residents.resent, "looked_up_in_myreports": residents.looked_up}
         return figures
@@ -648,8 +662,9 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     figures |= {
         "p50_ms": round(at_100.percentile(50), 1) if at_100 else None,
         "p99_ms": round(at_100.percentile(99), 1) if at_100 else None,
-        "echo_updates_per_s": round(echo.phases[-1].updates_per_s, 1),
-        "ratio": round(burst.updates_per_s / echo.phases[-1].updates_per_s, 3),
+        "echo_updates_per_s": round(per_update.median([echo_burst.updates_per_s for echo_burst, _ in rounds]), 1),
+        "ratio": round(per_update.median([bot_burst.updates_per_s / echo_burst.updates_per_s for echo_burst, bot_burst in rounds]), 3),
+        "rounds": [[round(echo_burst.updates_per_s, 1), round(bot_burst.updates_per_s, 1)] for echo_burst, bot_burst in rounds],
         "echo_p50_ms": round(echo_100.percentile(50), 1) if echo_100 else None,
         "echo_p99_ms": round(echo_100.percentile(99), 1) if echo_100 else None,
         "by_rate": {phase.name: {"reports_per_s": round(phase.offered_reports_per_s or 0, 1), "updates_per_s": round(phase.updates_per_s, 1),
@@ -671,6 +686,7 @@ def main() -> None:
                         help="new reports offered per second, comma-separated (each report is two or three updates)")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each rate is offered")
     parser.add_argument("--burst", type=int, help="residents who start a report at once to measure saturation (default: all)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of a burst for each bot in turn; saturation and the ratio are their medians")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the bot in the middle of the burst, restart it, check nothing is lost")
     parser.add_argument("--resend-after", type=float, default=60.0, help="with --kill: seconds a resident waits for an answer before sending again")
     parser.add_argument("--profile", metavar="FILE", help="run the real bot under cProfile and write its statistics to FILE (figures then count the profiler too)")
