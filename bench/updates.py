@@ -16,7 +16,7 @@ for --seconds, each in its own request, then --burst updates are enqueued at onc
 from an update's enqueueing in the emulator to the bot's reply reaching it; saturation is the
 burst's size over the time from its first enqueue to its last reply. Both bots get the same rates
 and burst. Then, for --rounds in all, each bot again in turn for a burst alone: the machine's speed
-drifts from one minute to the next (the echo bot alone saturated anywhere between 640 and 1,240
+drifts from one minute to the next (the echo bot alone saturated anywhere between 630 and 1,240
 updates/s in one afternoon), so saturation and the ratio are the medians of the rounds', each
 round's ratio from two bursts a few seconds apart.
 
