@@ -387,3 +387,29 @@ async def test_delivery_records_are_forgotten_after_90_days_unless_something_is_
     async with sessionmaker() as session:
         assert list(await session.scalars(select(OutboxMessage.id))) == [waiting]  # still to be sent when the person writes
         assert await session.scalar(select(func.count()).select_from(OutboxDelivery)) == 1
+
+
+async def test_people_are_queued_on_their_newest_reachable_channel_in_one_statement(sessionmaker: Sessions) -> None:
+    """enqueue_to_people writes what recipients() chooses, as an INSERT … SELECT; for nobody
+    reachable it leaves nothing behind, not even the message."""
+    async with sessionmaker.begin() as session:
+        both = await people.get_or_create_person(session, people.TELEGRAM, "8401", "两个渠道")
+        session.add(ChannelIdentity(person_id=both.id, channel="wechat", external_id="oBoth8401"))  # came to WeChat later
+        blocked = await people.get_or_create_person(session, people.TELEGRAM, "8402", "拉黑了")
+        plain = await people.get_or_create_person(session, people.TELEGRAM, "8403", "普通")
+        await session.flush()
+        await session.execute(update(ChannelIdentity).where(ChannelIdentity.external_id == "8402").values(unreachable_at=utcnow()))
+        ids = [both.id, blocked.id, plain.id]
+        queued = await outbox.enqueue_to_people(session, ids, NOTICE, source="notice:41", priority=DeliveryPriority.personal)
+        nobody = await outbox.enqueue_to_people(session, select(Person.id).where(Person.id == blocked.id), NOTICE, source="notice:42")
+    assert (queued, nobody) == (2, 0)
+    async with sessionmaker() as session:
+        rows = (await session.execute(
+            select(OutboxDelivery.channel, OutboxDelivery.chat_id, OutboxDelivery.priority, OutboxDelivery.status, OutboxMessage.source)
+            .join(OutboxMessage, OutboxMessage.id == OutboxDelivery.message_id).order_by(OutboxDelivery.person_id)
+        )).all()
+        assert rows == [
+            ("wechat", "oBoth8401", int(DeliveryPriority.personal), DeliveryStatus.pending, "notice:41"),
+            ("telegram", "8403", int(DeliveryPriority.personal), DeliveryStatus.pending, "notice:41"),
+        ]
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.source == "notice:42")) == 0

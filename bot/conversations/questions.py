@@ -60,7 +60,7 @@ def _duration(wait: timedelta) -> Msg:
 
 async def _tell(session: AsyncSession, person_ids: Iterable[int], reply: Reply, question: Question) -> None:
     """A message about a question to people, each on the channel they came to last."""
-    await outbox.enqueue(session, await outbox.recipients(session, list(person_ids)), reply, source=f"question:{question.id}", priority=DeliveryPriority.personal)
+    await outbox.enqueue_to_people(session, person_ids, reply, source=f"question:{question.id}", priority=DeliveryPriority.personal)
 
 
 async def _name(session: AsyncSession, person_id: int | None) -> str:

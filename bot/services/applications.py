@@ -34,7 +34,7 @@ SERVES = {
 
 async def _tell(session: AsyncSession, people: Any, text: Msg, application_id: int) -> None:
     """A message through the outbox, in this transaction: saved together with the decision."""
-    await outbox.enqueue(session, await outbox.recipients(session, people), Reply(text), source=f"application:{application_id}", priority=DeliveryPriority.personal)
+    await outbox.enqueue_to_people(session, people, Reply(text), source=f"application:{application_id}", priority=DeliveryPriority.personal)
 
 
 @dataclass(frozen=True)

@@ -144,9 +144,8 @@ async def send_monthly_figures(session: AsyncSession, now: datetime, settings: S
             continue  # nothing to report: /stats still shows the empty month on demand
         sent += 1
         for locale, person_ids in by_locale.items():
-            to = await outbox.recipients(session, person_ids)
             replies = await figures_replies(found, categories, locale) if found.total.reports else []
             replies += [questions_reply(asked, place, period)] if asked and asked.asked else []
             for reply in replies:
-                await outbox.enqueue(session, to, reply, source=f"report-figures:{run_key}:{place.id}")
+                await outbox.enqueue_to_people(session, person_ids, reply, source=f"report-figures:{run_key}:{place.id}")
     return sent

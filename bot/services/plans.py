@@ -122,10 +122,7 @@ async def _lives_in(session: AsyncSession, person_id: int, building_ids: Sequenc
 
 
 async def notify(session: AsyncSession, people: Select[tuple[int]], reply: Reply, source: str) -> int:
-    recipients = await outbox.recipients(session, people)
-    if recipients:
-        await outbox.enqueue(session, recipients, reply, source=source)
-    return len(recipients)
+    return await outbox.enqueue_to_people(session, people, reply, source=source)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -294,10 +291,7 @@ async def answer_feedback(session: AsyncSession, actor: audit.Actor, feedback_id
 
 async def tell(session: AsyncSession, person_id: int, reply: Reply, source: str) -> int:
     """One person, on the channel they came to last."""
-    recipients = await outbox.recipients(session, [person_id])
-    if recipients:
-        await outbox.enqueue(session, recipients, reply, source=source)
-    return len(recipients)
+    return await outbox.enqueue_to_people(session, [person_id], reply, source=source)
 
 
 @dataclass(frozen=True)

@@ -587,7 +587,7 @@ async def _notify(session: AsyncSession, report: Report, action: ReportAction, a
 async def _send(session: AsyncSession, person_ids: Iterable[int], reply: Reply, source: str) -> None:
     people = list(person_ids)
     if people:
-        await outbox.enqueue(session, await outbox.recipients(session, people), reply, source=source, priority=DeliveryPriority.personal)
+        await outbox.enqueue_to_people(session, people, reply, source=source, priority=DeliveryPriority.personal)
 
 
 def _resident_message(report: Report, action: ReportAction, note: str) -> Reply:

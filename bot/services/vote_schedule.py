@@ -69,7 +69,7 @@ async def send_reminders(session: AsyncSession, now: datetime, settings: Setting
         place, _ = await _place_of(session, vote)
         not_voted = votes.voters(vote, place).where(~exists().where(Ballot.vote_id == vote.id, Ballot.household_id == Membership.household_id))
         text = L("Your household has not voted yet: {title}. The vote closes {when}.", title=vote.title, when=_when(vote.closes_at, settings))
-        await outbox.enqueue(session, await outbox.recipients(session, not_voted), Reply(text, title=L("Reminder"), options=(VOTE_NOW,)), source=f"vote:{vote.id}:remind")
+        await outbox.enqueue_to_people(session, not_voted, Reply(text, title=L("Reminder"), options=(VOTE_NOW,)), source=f"vote:{vote.id}:remind")
         sent += 1
     return sent
 
