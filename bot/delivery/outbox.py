@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Insert, Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -61,7 +61,7 @@ def _newest_identities(person_ids: Any, *leading: Any) -> Select[Any]:
     )
 
 
-def _deliveries_to_newest_identities(person_ids: Any) -> Any:
+def _deliveries_to_newest_identities(person_ids: Any) -> Insert:
     """INSERT … SELECT of a delivery per person, on their newest identity: the recipients never
     leave the database (a city-wide notice's are 121,016), and it is one statement."""
     deliveries = OutboxDelivery.__table__.c
