@@ -65,11 +65,10 @@ def _deliveries_to_newest_identities(person_ids: Any) -> Insert:
     """INSERT … SELECT of a delivery per person, on their newest identity: the recipients never
     leave the database (a city-wide notice's are 121,016), and it is one statement."""
     deliveries = OutboxDelivery.__table__.c
-    constants = [
-        bindparam(f"new_{column.key}", type_=column.type) for column in (deliveries.message_id, deliveries.priority, deliveries.status, deliveries.attempts, deliveries.not_before)
-    ]
+    same_for_all = (deliveries.message_id, deliveries.priority, deliveries.status, deliveries.attempts, deliveries.not_before)
     return insert(OutboxDelivery.__table__).from_select(
-        ["message_id", "priority", "status", "attempts", "not_before", "channel", "chat_id", "person_id"], _newest_identities(person_ids, *constants)
+        [*same_for_all, deliveries.channel, deliveries.chat_id, deliveries.person_id],
+        _newest_identities(person_ids, *(bindparam(f"new_{column.key}", type_=column.type) for column in same_for_all)),
     )
 
 
@@ -127,9 +126,10 @@ async def enqueue_to_people(
         queued = await session.execute(_deliveries_to_newest_identities(person_ids), constants)
     else:
         queued = await session.execute(_DELIVERIES_TO_LISTED, constants | {"person_ids": list(person_ids)})
-    if not queued.rowcount:
+    count = queued.rowcount or 0
+    if not count:
         await session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
-    return queued.rowcount or 0
+    return count
 
 
 @dataclass(frozen=True)
