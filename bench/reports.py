@@ -5,6 +5,7 @@ echo bot in the same run.
     python bench/reports.py [--residents 2000] [--compounds 100] [--rates 25,50,100] [--seconds 5] [--rounds 3]
     python bench/reports.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
     python bench/reports.py --kill
+    python bench/reports.py --floor
 
 The processes are bench/updates.py's (this script imports its pieces): the emulator in its own
 process (here with a clock on every bot message to a resident), one bot at a time polling it,
@@ -24,6 +25,11 @@ same residents, texts and shapes of load; it answers every message, so each of i
 sends two ("/report …", then a category's name). Then, for --rounds in all, each bot again in
 turn for a burst alone; saturation and the ratio are the medians of the rounds' (the machine's
 speed drifts from minute to minute: bench/updates.py).
+
+--floor: each round also runs bench/report_floor.py's bot for a burst: the least a bot can do for
+the same residents on the same stack (aiogram, the project's engine, sessions and tables, one
+transaction per update; no routing engine, building, grid worker, duplicate check or audit), so
+`floor_ratio` tells how much of the gap to the echo bot is the stack's and how much the features'.
 
 --kill: only the real bot, only the burst; the bot is SIGKILLed when a third of the residents
 have been told their report is saved, and started again. The emulator redelivers what the dead
@@ -610,8 +616,10 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     }
                     bot_command = per_update.bot_command(args.profile)
                     echo_command = [sys.executable, str(per_update.SCRIPT), "--echo-bot", where["url"], where["token"]]
+                    floor_command = [sys.executable, str(SCRIPT.parent / "report_floor.py"), where["url"], where["token"]]
                     echo: Run | None = None
                     rounds: list[tuple[Phase, Phase]] = []  # each round's bursts: the echo bot's, the real bot's
+                    floors: list[Phase] = []  # with --floor, each round's burst of bench/report_floor.py
                     if args.kill:
                         real, residents = await bench.run_with_kill(bot_command, bot_environment)
                         all_residents = [residents]
@@ -620,11 +628,16 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                         real, residents = await bench.run_bot("bot", bot_command, bot_environment, echo=False, rates=args.rates)
                         rounds.append((echo.phases[-1], real.phases[-1]))
                         all_residents = [residents]
-                        for _ in range(args.rounds - 1):
-                            echo_again, _ = await bench.run_bot("echo", echo_command, environment, echo=True, rates=())
-                            real_again, residents_again = await bench.run_bot("bot", per_update.bot_command(None), bot_environment, echo=False, rates=())
-                            rounds.append((echo_again.phases[-1], real_again.phases[-1]))
-                            all_residents.append(residents_again)
+                        for round_number in range(args.rounds):
+                            if round_number:
+                                echo_again, _ = await bench.run_bot("echo", echo_command, environment, echo=True, rates=())
+                                real_again, residents_again = await bench.run_bot("bot", per_update.bot_command(None), bot_environment, echo=False, rates=())
+                                rounds.append((echo_again.phases[-1], real_again.phases[-1]))
+                                all_residents.append(residents_again)
+                            if args.floor:
+                                floor, floor_residents = await bench.run_bot("floor", floor_command, bot_environment, echo=False, rates=())
+                                floors.append(floor.phases[-1])
+                                all_residents.append(floor_residents)
             finally:
                 await per_update.stop_process(emulator)
             told = [report_id for each in all_residents for report_id in each.told]
@@ -670,6 +683,9 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "by_rate": {phase.name: {"reports_per_s": round(phase.offered_reports_per_s or 0, 1), "updates_per_s": round(phase.updates_per_s, 1),
                                  "p50_ms": round(phase.percentile(50), 1), "p99_ms": round(phase.percentile(99), 1)} for phase in real.phases[:-1]},
         "rss_start_mb": round(real.rss_start_mb, 1), "rss_end_mb": round(real.rss_end_mb, 1),
+        **({"floor_updates_per_s": round(per_update.median([floor.updates_per_s for floor in floors]), 1),
+            "floor_ratio": round(per_update.median([floor.updates_per_s / echo_burst.updates_per_s for floor, (echo_burst, _) in zip(floors, rounds)]), 3),
+            "floor_rounds": [round(floor.updates_per_s, 1) for floor in floors]} if floors else {}),
         "disturbed": [f"{label} {phase.name}" for label, run in (("echo", echo), ("bot", real)) for phase in run.phases
                       if phase.cpu.get("other", 0) > per_update.DISTURBED_PCT],
     }
@@ -687,6 +703,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each rate is offered")
     parser.add_argument("--burst", type=int, help="residents who start a report at once to measure saturation (default: all)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of a burst for each bot in turn; saturation and the ratio are their medians")
+    parser.add_argument("--floor", action="store_true", help="each round, bench/report_floor.py's burst too: the least a bot does for the same residents on the same stack")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the bot in the middle of the burst, restart it, check nothing is lost")
     parser.add_argument("--resend-after", type=float, default=60.0, help="with --kill: seconds a resident waits for an answer before sending again")
     parser.add_argument("--profile", metavar="FILE", help="run the real bot under cProfile and write its statistics to FILE (figures then count the profiler too)")
