@@ -20,7 +20,6 @@ from bot.config import Settings
 from bot.conversations.turn import Turn
 from bot.i18n import normalize_locale
 from bot.replies import Response
-from bot.services import people
 from storage.db import again_if_disconnected, update_sessions
 from storage.models import ProcessedUpdate, utcnow
 
@@ -83,21 +82,15 @@ class PersonContext(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         data["locale"] = self.default_locale
         if user is not None and not user.is_bot:
-            session: AsyncSession = data["session"]
-            client_locale = normalize_locale(user.language_code)
-            person = await people.get_or_create_person(session, people.TELEGRAM, str(user.id), user.full_name, client_locale)
             bot: Bot = data["bot"]
-            data["locale"] = person.reading_locale(self.default_locale)
-            data["turn"] = Turn(
-                session=session,
-                person=person,
-                channel=telegram.traits((await bot.me()).username),
-                chat_id=str(chat.id if chat else user.id),
-                locale=data["locale"],
+            turn = await Turn.of_sender(
+                data["session"], telegram.traits((await bot.me()).username), str(user.id), str(chat.id if chat else user.id),
+                user.full_name, normalize_locale(user.language_code), self.default_locale,
                 in_group=chat is not None and chat.type in GROUP_CHATS,
                 chat_title=(chat.title or "") if chat else "",
                 timezone=self.settings.timezone,
                 routing=data.get("routing"),
                 settings=self.settings,
             )
+            data["turn"], data["locale"] = turn, turn.locale
         return await handler(event, data)

@@ -20,6 +20,7 @@ import storage.db
 from storage.db import again_if_disconnected, create_engine, create_sessionmaker, update_sessions
 from storage.sqlite_driver import CHECKPOINT_EVERY
 from tests.conftest import POSTGRES_URL, RunningBot, fresh_postgres_database, loop_heartbeat
+from tests.test_notices import join
 
 
 async def test_me_for_a_joined_resident_takes_five_statements_on_the_loop(bot: RunningBot, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,6 +47,26 @@ async def test_me_for_a_joined_resident_takes_five_statements_on_the_loop(bot: R
     assert sum(statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for statement in statements) == 1, "\n".join(statements)
     # SQLite: all of them on the event loop (what went to the thread meanwhile is the sender's look at the outbox).
     assert not [trip for trip in trips if "processed_updates" in trip or "people" in trip], trips
+
+
+async def test_an_answer_to_a_step_reads_the_person_with_their_conversation_in_one_statement(bot: RunningBot) -> None:
+    await join(bot, 7002, "王阿姨")
+    resident = bot.client.user(7002, "王阿姨")
+    [proposal] = await resident.send("/report 3栋电梯坏了，老人下不了楼")
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(bot.app.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        [saved] = await resident.send(proposal.button_texts[0])  # the category typed by its name: the step's answer
+    finally:
+        event.remove(bot.app.engine.sync_engine, "before_cursor_execute", record)
+    assert "已受理" in saved.text
+    reads = [statement for statement in statements if statement.upper().startswith("SELECT") and " conversations" in statement]
+    assert len(reads) == 1 and "channel_identities" in reads[0], "\n".join(statements)
 
 
 def test_every_filter_and_handler_runs_on_the_event_loop() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.replies import Option, Response, render_text
 from bot.routing import RoutingEngine
-from bot.services import audit
+from bot.services import audit, people
 from bot.services.people import PersonView
 from storage.db import UPSERT_INSERTS
 from storage.models import Conversation, utcnow
@@ -29,6 +29,11 @@ _table = Conversation.__table__
 _KEY = ("channel", "chat_id", "person_id")
 _THIS_CONVERSATION = and_(*(_table.c[column] == bindparam(column) for column in _KEY))
 _CONVERSATION = select(_table.c.step, _table.c.data, _table.c.options).where(_THIS_CONVERSATION)
+# The person behind an update with their conversation in this chat, in one statement (a Telegram
+# update's first; person_id says whether there is a conversation row).
+_PERSON_AND_CONVERSATION = people.PERSON_BY_IDENTITY.add_columns(_table.c.person_id, _table.c.step, _table.c.data, _table.c.options).outerjoin(
+    _table, and_(_table.c.person_id == people.PERSON_ID, _table.c.channel == bindparam("channel"), _table.c.chat_id == bindparam("chat_id"))
+)
 _FORGET = delete(_table).where(_THIS_CONVERSATION)
 
 
@@ -92,6 +97,25 @@ class Turn:
     _read: bool = field(default=False, repr=False)
     _step_changed: bool = field(default=False, repr=False)
     _menu_changed: bool = field(default=False, repr=False)
+
+    @classmethod
+    async def of_sender(
+        cls, session: AsyncSession, channel: ChannelTraits, external_id: str, chat_id: str, display_name: str, client_locale: str | None,
+        default_locale: str, **turn: Any,
+    ) -> Turn:
+        """The turn of the person behind an identity (found, or created on first contact: see
+        people.get_or_create_person) in a chat, in their language, their conversation there read
+        in the same statement. For a channel whose updates of one chat are handled one at a time
+        before they reach the database (Telegram, by aiogram's event isolation); WeChat's locks
+        the person first and reads the conversation after."""
+        person, conversation = await people.get_or_create_person_with(
+            session, _PERSON_AND_CONVERSATION, {"chat_id": chat_id}, channel.name, external_id, display_name, client_locale
+        )
+        made = cls(session=session, person=person, channel=channel, chat_id=chat_id, locale=person.reading_locale(default_locale), **turn)
+        if conversation is not None:
+            found, step, data, options = conversation
+            made._state, made._read = (ConversationState(step, data, options) if found is not None else None), True
+        return made
 
     @property
     def actor(self) -> audit.Actor:

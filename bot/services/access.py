@@ -246,7 +246,7 @@ async def revoke_grant(session: AsyncSession, actor: audit.Actor, grant_id: int)
     return row
 
 
-# Built once, on the tables (see people._PERSON_BY_IDENTITY and places.ADDRESS_QUERY): /me and
+# Built once, on the tables (see people.PERSON_BY_IDENTITY and places.ADDRESS_QUERY): /me and
 # /help ask it every time.
 _grants, _places = RoleGrant.__table__, Place.__table__
 _ROLES_OF = (

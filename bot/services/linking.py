@@ -57,7 +57,7 @@ async def issue_code(session: AsyncSession, person_id: int) -> str:
 REISSUE_WITHIN = timedelta(minutes=3)
 
 
-# Built once, on the table (see people._PERSON_BY_IDENTITY and places.ADDRESS_QUERY): every /me asks it.
+# Built once, on the table (see people.PERSON_BY_IDENTITY and places.ADDRESS_QUERY): every /me asks it.
 _link_codes = LinkCode.__table__.c
 _CURRENT_CODE = select(_link_codes.code).where(_link_codes.person_id == bindparam("person_id"), _link_codes.expires_at > bindparam("valid_until"))
 

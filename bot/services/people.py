@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,17 +43,19 @@ _people = Person.__table__.c
 _identities = ChannelIdentity.__table__.c
 # The statements every update runs are built once, with their values as parameters: building one
 # (its clauses, then its cache key) cost more than running it on SQLite.
-_PERSON_BY_IDENTITY = (
+PERSON_BY_IDENTITY = (
     select(_people.id, _people.display_name, _people.locale, _people.client_locale, _identities.id, _identities.unreachable_at)
     .join_from(Person.__table__, ChannelIdentity.__table__)
     .where(_identities.channel == bindparam("channel"), _identities.external_id == bindparam("external_id"))
 )
+PERSON_ID = _people.id  # for a caller's PERSON_BY_IDENTITY that joins what else it needs of the person
+_PERSON_COLUMNS = 6
 _UPDATE_PERSON = update(Person.__table__).where(_people.id == bindparam("person_id"))
 _REACHABLE_AGAIN = update(ChannelIdentity.__table__).where(_identities.id == bindparam("identity_id")).values(unreachable_at=None)
 
 
 async def find_person(session: AsyncSession, channel: str, external_id: str) -> PersonView | None:
-    row = (await session.execute(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
+    row = (await session.execute(PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
     return PersonView(*row[:4]) if row is not None else None
 
 
@@ -63,15 +66,26 @@ async def get_or_create_person(
     the client reports are kept current (written only when they change), and an identity marked
     unreachable (the person had blocked the bot) is tried again: mostly this is the person
     writing to us, and if they still block the bot, the next message marks them again."""
-    found = (await session.execute(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
+    person, _ = await get_or_create_person_with(session, PERSON_BY_IDENTITY, {}, channel, external_id, display_name, client_locale)
+    return person
+
+
+async def get_or_create_person_with(
+    session: AsyncSession, query: Select[Any], parameters: dict[str, Any], channel: str, external_id: str,
+    display_name: str = "", client_locale: str | None = None,
+) -> tuple[PersonView, tuple[Any, ...] | None]:
+    """get_or_create_person, with what else the caller reads of the person in the same statement:
+    `query` is PERSON_BY_IDENTITY with columns added (and joined), `parameters` their values.
+    Returns the person and the added columns' values (None for a person created now)."""
+    found = (await session.execute(query, {"channel": channel, "external_id": external_id, **parameters})).first()
     if found is not None:
-        person_id, known_name, locale, known_client_locale, identity_id, unreachable_at = found
+        person_id, known_name, locale, known_client_locale, identity_id, unreachable_at = found[:_PERSON_COLUMNS]
         person = PersonView(person_id, display_name or known_name, locale, client_locale or known_client_locale)
         if (person.display_name, person.client_locale) != (known_name, known_client_locale):
             await session.execute(_UPDATE_PERSON, {"person_id": person_id, "display_name": person.display_name, "client_locale": person.client_locale})
         if unreachable_at is not None:
             await session.execute(_REACHABLE_AGAIN, {"identity_id": identity_id})
-        return person
+        return person, tuple(found[_PERSON_COLUMNS:])
     created = Person(display_name=display_name, client_locale=client_locale)
     try:
         # A savepoint: two workers may meet the same new person at once; the loser reads the winner's row.
@@ -83,8 +97,8 @@ async def get_or_create_person(
     except IntegrityError:
         winner = await find_person(session, channel, external_id)
         assert winner is not None
-        return winner
-    return PersonView(created.id, display_name, None, client_locale)
+        return winner, None
+    return PersonView(created.id, display_name, None, client_locale), None
 
 
 async def set_locale(session: AsyncSession, person: PersonView, locale: str) -> PersonView:
