@@ -75,6 +75,9 @@ def _deliveries_to_newest_identities(person_ids: Any) -> Insert:
 # Built once: a report's change, a reminder, an answer each tell a few people by their ids.
 _NEWEST_IDENTITIES_OF_LISTED = _newest_identities(bindparam("person_ids", expanding=True))
 _DELIVERIES_TO_LISTED = _deliveries_to_newest_identities(bindparam("person_ids", expanding=True))
+# Most such messages are for one person (a report's handler, its reporter): an expanding list is
+# rendered anew at every execution, which cost more than the rest of the statement's run.
+_DELIVERIES_TO_ONE = _deliveries_to_newest_identities([bindparam("person_id")])
 
 
 async def enqueue(
@@ -124,8 +127,10 @@ async def enqueue_to_people(
     constants = {"new_message_id": message_id, "new_priority": int(priority), "new_status": DeliveryStatus.pending, "new_attempts": 0, "new_not_before": utcnow()}
     if isinstance(person_ids, Select):
         queued = await session.execute(_deliveries_to_newest_identities(person_ids), constants)
+    elif len(listed := list(person_ids)) == 1:
+        queued = await session.execute(_DELIVERIES_TO_ONE, constants | {"person_id": listed[0]})
     else:
-        queued = await session.execute(_DELIVERIES_TO_LISTED, constants | {"person_ids": list(person_ids)})
+        queued = await session.execute(_DELIVERIES_TO_LISTED, constants | {"person_ids": listed})
     count = queued.rowcount or 0
     if not count:
         await session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))

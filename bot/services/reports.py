@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.categories import Category
 from bot.config import Settings
@@ -220,21 +219,24 @@ def _set_deadline(report: Report, category: Category, start: datetime) -> None:
 # --- where a resident reports from ------------------------------------------------------------
 
 
-_COMPOUND = aliased(Place, name="compound")
-# Built once: an alias's columns are made anew each time it is, which cost more than the query.
+_places = Place.__table__
+_PLACE_COLUMNS = tuple(column.key for column in _places.columns)
+_COMPOUND = _places.alias("compound")
+# Built once, on the tables: an alias's columns are made anew each time it is, and loading the
+# buildings as ORM entities cost twice the query (both updates of a report ask it).
 _BUILDINGS_OF_PERSON = (
-    select(Place, _COMPOUND.name)
-    .join(Household, Household.building_id == Place.id)
-    .join(Membership, Membership.household_id == Household.id)
-    .outerjoin(_COMPOUND, _COMPOUND.id == Place.compound_id)
-    .where(Membership.person_id == bindparam("person_id"))
-    .distinct().order_by(Place.id)
+    select(*_places.columns, _COMPOUND.c.name)
+    .join(Household.__table__, Household.__table__.c.building_id == _places.c.id)
+    .join(Membership.__table__, Membership.__table__.c.household_id == Household.__table__.c.id)
+    .outerjoin(_COMPOUND, _COMPOUND.c.id == _places.c.compound_id)
+    .where(Membership.__table__.c.person_id == bindparam("person_id"))
+    .distinct().order_by(_places.c.id)
 )
 
 
 @dataclass(frozen=True)
 class BuildingChoice:
-    place: Place  # the building
+    place: Place  # the building: its row's values, read only (not in the session)
     name: str  # "西冲塘小区 1栋"
 
     @property
@@ -244,8 +246,11 @@ class BuildingChoice:
 
 async def buildings_of(session: AsyncSession, person_id: int) -> list[BuildingChoice]:
     """The buildings of the person's households, each once, named with their compound: one statement."""
-    rows = await session.execute(_BUILDINGS_OF_PERSON, {"person_id": person_id})
-    return [BuildingChoice(building, " ".join(filter(None, (compound_name, building.name)))) for building, compound_name in rows]
+    choices = []
+    for *building_row, compound_name in await session.execute(_BUILDINGS_OF_PERSON, {"person_id": person_id}):
+        building = Place(**dict(zip(_PLACE_COLUMNS, building_row)))
+        choices.append(BuildingChoice(building, " ".join(filter(None, (compound_name, building.name)))))
+    return choices
 
 
 # --- similar open reports -------------------------------------------------------------------
@@ -366,7 +371,9 @@ _GRID_WORKERS_COVERING = (  # built once: every new report asks
         RoleGrant.id, Person.display_name,
     )
     .join(Person, Person.id == RoleGrant.person_id)
-    .where(RoleGrant.role == Role.grid_worker, RoleGrant.place_id.in_(bindparam("covering", expanding=True)))
+    # A place and the levels above it that grants cover, as fixed parameters (None where a level
+    # is missing): an expanding list is rendered anew at every execution.
+    .where(RoleGrant.role == Role.grid_worker, RoleGrant.place_id.in_([bindparam(f"covering_{level}") for level in range(len(access.SCOPE_KINDS) + 1)]))
 )
 
 
@@ -374,7 +381,8 @@ async def _grid_worker_for(session: AsyncSession, building: Place) -> Assignee |
     """The grid worker a new report of this building goes to: the closest grant covering it,
     then the fewest open reports."""
     covering = access.covering_ids(building)
-    rows = (await session.execute(_GRID_WORKERS_COVERING, {"covering": covering})).all()
+    rows = (await session.execute(_GRID_WORKERS_COVERING, {f"covering_{level}": place_id for level, place_id in enumerate(covering)}
+                                  | {f"covering_{level}": None for level in range(len(covering), len(access.SCOPE_KINDS) + 1)})).all()
     if not rows:
         return None
     # The closest grant first (covering_ids runs from the community down to the building).
