@@ -111,6 +111,31 @@ async def test_a_report_goes_to_the_closest_grid_worker_and_through_its_whole_li
     assert moved.handler_id == ids["wide_worker"] and moved.status is ReportStatus.assigned
 
 
+async def test_between_equally_close_grid_workers_the_one_with_fewer_open_reports_gets_it(sessionmaker: Sessions) -> None:
+    ids = await community(sessionmaker)
+    async with sessionmaker.begin() as session:  # a second grid worker on building 1
+        second = await people.get_or_create_person(session, people.TELEGRAM, "second_worker", "second_worker")
+        await access.grant_role(session, second.id, Role.grid_worker, access.Scope(PlaceKind.building, ids["building"]), actor=audit.COMMAND_LINE)
+    first_report = await submit(sessionmaker, ids)
+    async with sessionmaker() as session:
+        first_handler = (await session.get(Report, first_report)).handler_id  # type: ignore[union-attr]
+    assert first_handler in (ids["close_worker"], second.id)
+    other = second.id if first_handler == ids["close_worker"] else ids["close_worker"]
+    # The first handler has one open report, the other none: the next goes to the other.
+    second_report = await submit(sessionmaker, ids, "楼道灯不亮了", "greening_lighting")
+    async with sessionmaker() as session:
+        assert (await session.get(Report, second_report)).handler_id == other  # type: ignore[union-attr]
+    # Both handled and closed: a closed report counts as open for neither assignment nor duplicates.
+    for report_id, handler in ((first_report, first_handler), (second_report, other)):
+        await act(sessionmaker, handler, report_id, ReportAction.rejected, note="重复")
+    async with sessionmaker() as session:
+        assert await reports.similar_open_reports(session, TOKENIZER, ids["building"], "elevator", "电梯坏了好几天了") == []
+    third = await submit(sessionmaker, ids, "电梯按钮失灵", "elevator")
+    async with sessionmaker() as session:
+        # Open reports even again (none each): the older grant.
+        assert (await session.get(Report, third)).handler_id == ids["close_worker"]  # type: ignore[union-attr]
+
+
 async def test_two_handlers_pressing_accept_at_once_accept_it_once(sessionmaker: Sessions) -> None:
     ids = await community(sessionmaker)
     report_id = await submit(sessionmaker, ids)

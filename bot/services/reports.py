@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.categories import Category
@@ -136,6 +136,9 @@ class Transition:
 
 
 OPEN = frozenset(OPEN_REPORT_STATUSES)
+# "status IN the open ones" for the statements every new report runs, as fixed parameters: a
+# list of values is an expanding parameter, its SQL rendered anew at every execution.
+_STATUS_IS_OPEN = Report.status.in_([literal(status, Report.status.type) for status in OPEN_REPORT_STATUSES])
 HANDLED = frozenset({ReportStatus.accepted, ReportStatus.in_progress})
 
 # Who may move a report from where to where: the one table (see the module's docstring).
@@ -265,7 +268,7 @@ _OPEN_NEARBY = (  # built once, as _BUILDINGS_OF_PERSON is; only what the compar
     .where(
         or_(Report.compound_id == _COMPOUND_OF_BUILDING, and_(_COMPOUND_OF_BUILDING.is_(None), Report.building_id == bindparam("building_id"))),
         Report.category == bindparam("category"),
-        Report.status.in_(OPEN_REPORT_STATUSES),
+        _STATUS_IS_OPEN,
     )
     .order_by(Report.id.desc())
     .limit(DUPLICATE_CANDIDATES)
@@ -367,7 +370,7 @@ _REPORT_COLUMNS = tuple(column.key for column in Report.__table__.columns)
 _GRID_WORKERS_COVERING = (  # built once: every new report asks
     select(
         RoleGrant.person_id, RoleGrant.place_id,
-        select(func.count()).where(Report.handler_id == RoleGrant.person_id, Report.status.in_(OPEN_REPORT_STATUSES)).scalar_subquery(),
+        select(func.count()).where(Report.handler_id == RoleGrant.person_id, _STATUS_IS_OPEN).scalar_subquery(),
         RoleGrant.id, Person.display_name,
     )
     .join(Person, Person.id == RoleGrant.person_id)
