@@ -40,8 +40,9 @@ def keyboard(reply: Reply, locale: str) -> InlineKeyboardMarkup | None:
 def message_kwargs(reply: Reply, locale: str) -> dict[str, Any]:
     """text (or caption), entities and buttons for one reply."""
     body = render_text(reply.text, locale)
-    content = Text(Bold(render_text(reply.title, locale)), "\n", body) if reply.title is not None else Text(body)
-    return {**content.as_kwargs(), "reply_markup": keyboard(reply, locale)}
+    if reply.title is None:  # plain text, no entities to work out
+        return {"text": body, "entities": None, "reply_markup": keyboard(reply, locale)}
+    return {**Text(Bold(render_text(reply.title, locale)), "\n", body).as_kwargs(), "reply_markup": keyboard(reply, locale)}
 
 
 def _is_not_modified(error: TelegramBadRequest) -> bool:
