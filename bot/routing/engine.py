@@ -39,6 +39,9 @@ class RoutingEngine:
         self.tokenizer = tokenizer or Tokenizer()
         self.keywords = KeywordRouter(categories)
         self.model: LinearModel | None = None
+        # The keywords of the categories the model has never seen (set with the model by swap):
+        # usually none, and then a classification scans no keywords at all.
+        self._unlearned = self.keywords
         self.version: int | None = None  # the stored (retrained) version in use; None: shipped model
 
     @property
@@ -46,15 +49,15 @@ class RoutingEngine:
         return self.model is not None
 
     def classify(self, text: str, k: int = 3) -> list[Prediction]:
-        model = self.model  # one read: a swap meanwhile does not mix two models
+        # One read of each (swap sets both, and nothing here awaits): a swap does not mix two models.
+        model, unlearned = self.model, self._unlearned
         if model is None:
             return self.keywords.predict(text, k)
         predictions = [p for p in model.predict(self.tokenizer, text, k + len(model.labels)) if p.category in self.categories]
         # Categories the model has never seen (added to the configuration later) still get
         # their keyword matches a place among the proposals.
-        for code, weight in self.keywords.hits(text).items():
-            if code not in model.labels:
-                predictions.append(Prediction(code, min(0.5, weight / (weight + 2.0))))
+        for code, weight in unlearned.hits(text).items():
+            predictions.append(Prediction(code, min(0.5, weight / (weight + 2.0))))
         predictions.sort(key=lambda p: -p.score)
         return predictions[:k] or [Prediction(OTHER, 1.0)]
 
@@ -75,7 +78,7 @@ class RoutingEngine:
         unknown = [label for label in model.labels if label not in self.categories]
         if unknown:
             log.warning("the model knows categories that are not configured, never proposed: %s", ", ".join(unknown))
-        self.model = model
+        self.model, self._unlearned = model, KeywordRouter({code: c for code, c in self.categories.items() if code not in model.labels})
         log.info("routing model in use: %d categories, %d features", len(model.labels), len(model.idf))
 
     def usable_examples(self, examples: Sequence[Example]) -> list[Example]:

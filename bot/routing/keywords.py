@@ -20,6 +20,8 @@ class KeywordRouter:
 
     def hits(self, text: str) -> dict[str, float]:
         """Per category, the summed length of its keywords found in the text (longer = more specific)."""
+        if not self.keywords:
+            return {}
         normalized = normalize(text)
         found: dict[str, float] = {}
         for code, keywords in self.keywords.items():
