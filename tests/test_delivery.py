@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery import outbox
+from bot.delivery import claims, outbox
 from bot.delivery.limits import create_limiter
 from bot.delivery.outbox import Recipient
 from bot.delivery.sender import Sender
@@ -272,6 +272,34 @@ async def test_the_global_and_per_chat_rates_are_respected(sqlite: Sessions) -> 
     to_first = [t for t, chat in emulator.sent_log if chat == 7601]
     assert len(to_first) == 3 and all(b - a >= 1.0 for a, b in zip(to_first, to_first[1:]))
     assert [m["text"] for m in copies(emulator, 7601)][1:] == ["第1条", "第2条"]
+
+
+async def test_messages_waiting_for_their_chat_wait_in_order_without_going_back_to_the_database(
+    sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five people with six messages each, queued at once: each chat's arrive in the order they
+    were queued, never faster than the chat's rate (the emulator answers 429 to a fourth in a
+    second), and none of them is written back to wait in the database (doing so had them claimed
+    again and again, 8 rows put back for every row sent under load)."""
+    written_back: list[int] = []
+    record = claims.record
+
+    async def counting(session: AsyncSession, channel: str, worker: str, outcomes: claims.Outcomes, now: Any) -> None:
+        written_back.extend(row_id for row_id, _ in outcomes.later)
+        await record(session, channel, worker, outcomes, now)
+
+    monkeypatch.setattr(claims, "record", counting)
+    async with emulator_running(global_rate=100, per_chat_rate=3) as emulator:
+        ids = await residents(sessionmaker, emulator, range(7651, 7656))
+        for n in range(6):
+            await notify(sessionmaker, ids, Reply(f"第{n + 1}条"))
+        async with sender_running(sessionmaker, emulator, rate=50, chat_interval=0.35):
+            progress = await finished(sessionmaker)
+
+    assert progress == outbox.Progress(sent=30) and emulator.rate_limited == 0
+    assert written_back == []
+    for chat in range(7651, 7656):
+        assert [m["text"] for m in copies(emulator, chat)] == [f"第{n + 1}条" for n in range(6)]
 
 
 async def test_a_personal_message_does_not_queue_behind_a_notice(sqlite: Sessions) -> None:

@@ -43,6 +43,9 @@ CLAIM_AHEAD_SECONDS = 1.0  # messages held at hand, in seconds at the global rat
 MIN_CLAIM = 10  # rows, however low the rate: a claim is a transaction, not worth it for one or two
 MAX_RETRY_WAIT = 600.0  # seconds; a network error's backoff doubles up to this
 LONGEST_SLEEP = 0.5  # the loops look at least this often whether they were stopped
+# Rows that wait in memory for their chat's interval (see Sender._park), in claims' worth: beyond
+# this they go back to the database to wait there.
+PARKED_CLAIMS = 10
 RENDERS_KEPT = 256  # messages rendered in a language, kept for the next recipients
 T = TypeVar("T")
 
@@ -78,6 +81,11 @@ class Sender:
         # Unique among live senders; written into the rows this sender holds.
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._held: deque[claims.Claimed] = deque()
+        # Rows claimed for chats that had a message just now, each chat's in order, and when each
+        # chat may have the next: they wait here rather than in the database (see _park).
+        self._parked: dict[str, deque[claims.Claimed]] = {}
+        self._chat_due: dict[str, float] = {}
+        self._parked_rows = 0
         # (message, language) → the message rendered, most recently used last.
         self._renders: dict[tuple[int, str], Any] = {}
         self._outcomes = claims.Outcomes()
@@ -107,35 +115,49 @@ class Sender:
             await asyncio.gather(*helpers, *self._in_flight, return_exceptions=True)
             raise
         await self._record()
-        if self._held:
-            held = [row.id for row in self._held]
+        held = [row.id for row in self._held] + [row.id for rows in self._parked.values() for row in rows]
+        if held:
             await self._transaction(lambda session: claims.release(session, self.worker, held))
             self._held.clear()
+            self._parked.clear()
+            self._chat_due.clear()
+            self._parked_rows = 0
 
     # --- dispatching ----------------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
         while not self._stopping.is_set():
-            if not self._held:
+            chat = self._due_chat()
+            if chat is None and not self._held:
                 self._have_rows.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._have_rows.wait(), LONGEST_SLEEP)
+                    await asyncio.wait_for(self._have_rows.wait(), self._until_a_chat_is_due())
                 continue
-            row = self._held[0]
+            row = self._parked[chat][0] if chat is not None else self._held[0]
+            if chat is None and row.chat_id in self._parked:  # behind the chat's earlier messages
+                self._take_next()
+                self._park(row, None)
+                continue
             # A free place among the messages on their way first, then a slot of the rate: a
             # slot taken and then held up would let the messages out in a burst later.
             await self._slots.acquire()
             verdict = await self.limiter.take(row.chat_id)
             if verdict.chat_free_at is None and not verdict.wait:
-                self._take_next()
+                if chat is not None:
+                    self._unpark(row)
+                else:
+                    self._take_next()
                 task = asyncio.create_task(self._send(row))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
                 continue
             self._slots.release()
             if verdict.chat_free_at is not None:  # this chat had a message just now: the row waits, the others go on
-                self._take_next()
-                self._outcomes.later.append((row.id, datetime.fromtimestamp(verdict.chat_free_at, UTC)))
+                if chat is not None:
+                    self._chat_due[chat] = verdict.chat_free_at
+                else:
+                    self._take_next()
+                    self._park(row, verdict.chat_free_at)
             else:
                 await asyncio.sleep(min(verdict.wait, LONGEST_SLEEP))
 
@@ -144,6 +166,38 @@ class Sender:
         if len(self._held) <= self.batch // 2:
             self._want_rows.set()
 
+    def _park(self, row: claims.Claimed, chat_free_at: float | None) -> None:
+        """Keep a row whose chat had a message just now (or has rows waiting already, which it
+        follows) until the chat's interval is over, in memory: written back to wait in the
+        database, it was claimed again and again, mostly to wait again, while other messages to
+        the chat could overtake it. Past PARKED_CLAIMS claims' worth of rows it waits there,
+        from the chat's time on (and is claimed again behind the chat's rows here)."""
+        due = self._chat_due.get(row.chat_id, chat_free_at if chat_free_at is not None else time.time())
+        if self._parked_rows >= PARKED_CLAIMS * self.batch:
+            self._outcomes.later.append((row.id, datetime.fromtimestamp(due, UTC)))
+            return
+        self._parked.setdefault(row.chat_id, deque()).append(row)
+        self._chat_due[row.chat_id] = due
+        self._parked_rows += 1
+
+    def _unpark(self, row: claims.Claimed) -> None:
+        """The chat's first waiting row is on its way; the next is tried at once (the limiter
+        says when the chat is free)."""
+        waiting = self._parked[row.chat_id]
+        waiting.popleft()
+        self._parked_rows -= 1
+        if not waiting:
+            del self._parked[row.chat_id], self._chat_due[row.chat_id]
+
+    def _due_chat(self) -> str | None:
+        now = time.time()
+        return next((chat for chat, due in self._chat_due.items() if due <= now), None)
+
+    def _until_a_chat_is_due(self) -> float:
+        if not self._chat_due:
+            return LONGEST_SLEEP
+        return min(LONGEST_SLEEP, max(0.0, min(self._chat_due.values()) - time.time()))
+
     async def _send(self, row: claims.Claimed) -> None:
         try:
             await self.channel.send(row.chat_id, self._rendered(row))
@@ -151,7 +205,12 @@ class Sender:
             # Everybody waits; this row goes first when the pause is over, ahead of any later
             # message to the same chat.
             await self.limiter.pause(error.retry_after)
-            self._held.appendleft(row)
+            waiting = self._parked.get(row.chat_id)
+            if waiting is not None:  # ahead of the chat's rows that waited behind it
+                waiting.appendleft(row)
+                self._parked_rows += 1
+            else:
+                self._held.appendleft(row)
             self._have_rows.set()
         except Unreachable as error:
             self._outcomes.unreachable.append((row, str(error)))
