@@ -49,7 +49,7 @@ PERSON_BY_IDENTITY = (
     .where(_identities.channel == bindparam("channel"), _identities.external_id == bindparam("external_id"))
 )
 PERSON_ID = _people.id  # for a caller's PERSON_BY_IDENTITY that joins what else it needs of the person
-_PERSON_COLUMNS = 6
+_PERSON_COLUMNS = len(PERSON_BY_IDENTITY.selected_columns)
 _UPDATE_PERSON = update(Person.__table__).where(_people.id == bindparam("person_id"))
 _REACHABLE_AGAIN = update(ChannelIdentity.__table__).where(_identities.id == bindparam("identity_id")).values(unreachable_at=None)
 
@@ -76,7 +76,8 @@ async def get_or_create_person_with(
 ) -> tuple[PersonView, tuple[Any, ...] | None]:
     """get_or_create_person, with what else the caller reads of the person in the same statement:
     `query` is PERSON_BY_IDENTITY with columns added (and joined), `parameters` their values.
-    Returns the person and the added columns' values (None for a person created now)."""
+    Returns the person and the added columns' values (None where the person was created now:
+    the caller reads what it needs of them itself)."""
     found = (await session.execute(query, {"channel": channel, "external_id": external_id, **parameters})).first()
     if found is not None:
         person_id, known_name, locale, known_client_locale, identity_id, unreachable_at = found[:_PERSON_COLUMNS]
