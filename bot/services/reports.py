@@ -367,6 +367,9 @@ async def submit(
 _NEW_REPORT = insert(Report.__table__)
 _REPORT_COLUMNS = tuple(column.key for column in Report.__table__.columns)
 
+# A place and the levels above it that grants cover (access.covering_ids), as fixed parameters,
+# None where a level is missing: an expanding list is rendered anew at every execution.
+_COVERING_SLOTS = len(access.SCOPE_KINDS) + 1
 _GRID_WORKERS_COVERING = (  # built once: every new report asks
     select(
         RoleGrant.person_id, RoleGrant.place_id,
@@ -374,9 +377,7 @@ _GRID_WORKERS_COVERING = (  # built once: every new report asks
         RoleGrant.id, Person.display_name,
     )
     .join(Person, Person.id == RoleGrant.person_id)
-    # A place and the levels above it that grants cover, as fixed parameters (None where a level
-    # is missing): an expanding list is rendered anew at every execution.
-    .where(RoleGrant.role == Role.grid_worker, RoleGrant.place_id.in_([bindparam(f"covering_{level}") for level in range(len(access.SCOPE_KINDS) + 1)]))
+    .where(RoleGrant.role == Role.grid_worker, RoleGrant.place_id.in_([bindparam(f"covering_{slot}") for slot in range(_COVERING_SLOTS)]))
 )
 
 
@@ -384,8 +385,8 @@ async def _grid_worker_for(session: AsyncSession, building: Place) -> Assignee |
     """The grid worker a new report of this building goes to: the closest grant covering it,
     then the fewest open reports."""
     covering = access.covering_ids(building)
-    rows = (await session.execute(_GRID_WORKERS_COVERING, {f"covering_{level}": place_id for level, place_id in enumerate(covering)}
-                                  | {f"covering_{level}": None for level in range(len(covering), len(access.SCOPE_KINDS) + 1)})).all()
+    padded = covering + [None] * (_COVERING_SLOTS - len(covering))
+    rows = (await session.execute(_GRID_WORKERS_COVERING, {f"covering_{slot}": place_id for slot, place_id in enumerate(padded)})).all()
     if not rows:
         return None
     # The closest grant first (covering_ids runs from the community down to the building).
