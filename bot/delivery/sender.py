@@ -85,7 +85,6 @@ class Sender:
         # chat may have the next: they wait here rather than in the database (see _park).
         self._parked: dict[str, deque[claims.Claimed]] = {}
         self._chat_due: dict[str, float] = {}
-        self._parked_rows = 0
         # (message, language) → the message rendered, most recently used last.
         self._renders: dict[tuple[int, str], Any] = {}
         self._outcomes = claims.Outcomes()
@@ -121,7 +120,6 @@ class Sender:
             self._held.clear()
             self._parked.clear()
             self._chat_due.clear()
-            self._parked_rows = 0
 
     # --- dispatching ----------------------------------------------------------------------------
 
@@ -173,19 +171,17 @@ class Sender:
         the chat could overtake it. Past PARKED_CLAIMS claims' worth of rows it waits there,
         from the chat's time on (and is claimed again behind the chat's rows here)."""
         due = self._chat_due.get(row.chat_id, chat_free_at if chat_free_at is not None else time.time())
-        if self._parked_rows >= PARKED_CLAIMS * self.batch:
+        if sum(map(len, self._parked.values())) >= PARKED_CLAIMS * self.batch:
             self._outcomes.later.append((row.id, datetime.fromtimestamp(due, UTC)))
             return
         self._parked.setdefault(row.chat_id, deque()).append(row)
         self._chat_due[row.chat_id] = due
-        self._parked_rows += 1
 
     def _unpark(self, row: claims.Claimed) -> None:
         """The chat's first waiting row is on its way; the next is tried at once (the limiter
         says when the chat is free)."""
         waiting = self._parked[row.chat_id]
         waiting.popleft()
-        self._parked_rows -= 1
         if not waiting:
             del self._parked[row.chat_id], self._chat_due[row.chat_id]
 
@@ -206,11 +202,8 @@ class Sender:
             # message to the same chat.
             await self.limiter.pause(error.retry_after)
             waiting = self._parked.get(row.chat_id)
-            if waiting is not None:  # ahead of the chat's rows that waited behind it
-                waiting.appendleft(row)
-                self._parked_rows += 1
-            else:
-                self._held.appendleft(row)
+            # Ahead of the chat's rows that waited behind it, if any.
+            (waiting if waiting is not None else self._held).appendleft(row)
             self._have_rows.set()
         except Unreachable as error:
             self._outcomes.unreachable.append((row, str(error)))
