@@ -3,7 +3,7 @@ the report flow's promises, on the project's own stack. bench/reports.py --floor
 the echo bot and the real bot, to tell how much of the real bot's cost is the stack's and how
 much its features'.
 
-    python bench/report_floor.py API_URL TOKEN   (GONGJIAN_DATABASE_URL: the benchmark's database)
+    python bench/report_floor.py API_URL TOKEN [--routing]   (GONGJIAN_DATABASE_URL: the benchmark's database)
 
 Like the real bot it polls through aiogram with the same number of updates in flight, and handles
 each update in one transaction of the project's engine, sessions and tables: the update claimed
@@ -15,6 +15,11 @@ and clears the draft; the answer reads as the real bot's ("报告 #N 已受理�
 out is what the real bot's features do: the routing engine, the resident's building and its grid
 worker, the duplicate check, deadlines per category, the audit log, the command and menu
 routers, translations beyond the two answers.
+
+--routing adds the one feature the report flow cannot be without: the routing engine, loaded as
+the bot loads it, proposes the description's three likeliest categories as the buttons (instead
+of four fixed ones), so the floor with it tells how much of the margin to the echo bot one
+classification per report takes.
 """
 
 from __future__ import annotations
@@ -37,12 +42,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, T
 from sqlalchemy import insert  # noqa: E402
 
 from bot.app import UPDATES_IN_FLIGHT  # noqa: E402
-from bot.categories import load_categories  # noqa: E402
+from bot.categories import Category, load_categories  # noqa: E402
 from bot.channels import telegram  # noqa: E402
 from bot.conversations.turn import Turn  # noqa: E402
 from bot.delivery import outbox  # noqa: E402
 from bot.i18n import load_catalogues, translate  # noqa: E402
 from bot.replies import Reply  # noqa: E402
+from bot.routing import RoutingEngine  # noqa: E402
 from bot.services import people  # noqa: E402
 from storage.db import create_engine, create_sessionmaker, update_sessions  # noqa: E402
 from storage.models import ProcessedUpdate, Report, ReportAction, ReportEvent, ReportStatus, utcnow  # noqa: E402
@@ -75,7 +81,13 @@ class Transaction(BaseMiddleware):
         await event.message.answer(**answer)
 
 
-async def main(api_url: str, token: str) -> None:
+def category_buttons(categories: list[Category]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=category.name(LOCALE), callback_data=f"c:{category.code}")] for category in categories
+    ])
+
+
+async def main(api_url: str, token: str, with_routing: bool) -> None:
     logging.basicConfig(level=logging.INFO)
     load_catalogues()
     engine = create_engine(os.environ["GONGJIAN_DATABASE_URL"])
@@ -83,11 +95,13 @@ async def main(api_url: str, token: str) -> None:
     async with sessions() as session:
         worker = await people.find_person(session, people.TELEGRAM, str(FIRST_WORKER_ID))
     assert worker is not None, "bench/reports.py seeds the grid workers"
-    categories = list(load_categories().values())[:4]
-    by_name = {category.name(LOCALE): category for category in categories}
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=category.name(LOCALE), callback_data=f"c:{category.code}")] for category in categories
-    ])
+    categories = load_categories()
+    by_name = {category.name(LOCALE): category for category in categories.values()}
+    fixed_keyboard = category_buttons(list(categories.values())[:4])
+    routing: RoutingEngine | None = None
+    if with_routing:
+        routing = RoutingEngine(categories)
+        await routing.load()
     saved = translate(LOCALE, "Report #{id} is saved (受理): {category}.")
     dispatcher = Dispatcher()
     dispatcher.update.outer_middleware(Transaction(update_sessions(sessions)))
@@ -96,7 +110,11 @@ async def main(api_url: str, token: str) -> None:
     async def report(message: Message, turn: Turn) -> dict[str, Any]:
         text = message.text or ""
         if text.startswith("/report"):
-            await turn.set_step(DRAFT, text=text.removeprefix("/report").strip())
+            description = text.removeprefix("/report").strip()
+            await turn.set_step(DRAFT, text=description)
+            keyboard = fixed_keyboard if routing is None else category_buttons(
+                [categories[prediction.category] for prediction in routing.classify(description)]
+            )
             return {"text": translate(LOCALE, "What kind of problem is it? Please choose."), "reply_markup": keyboard}
         _, draft = await turn.step()
         category = by_name[text]
@@ -125,4 +143,4 @@ async def main(api_url: str, token: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:3]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], with_routing="--routing" in sys.argv[3:]))

@@ -29,7 +29,9 @@ speed drifts from minute to minute: bench/updates.py).
 --floor: each round also runs bench/report_floor.py's bot for a burst: the least a bot can do for
 the same residents on the same stack (aiogram, the project's engine, sessions and tables, one
 transaction per update; no routing engine, building, grid worker, duplicate check or audit), so
-`floor_ratio` tells how much of the gap to the echo bot is the stack's and how much the features'.
+`floor_ratio` tells how much of the gap to the echo bot is the stack's and how much the features';
+then the same floor with the routing engine proposing the categories (`floor_routing_ratio`):
+what is left between it and 0.5 is what every other feature of the flow may cost.
 
 --kill: only the real bot, only the burst; the bot is SIGKILLed when a third of the residents
 have been told their report is saved, and started again. The emulator redelivers what the dead
@@ -617,9 +619,10 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     bot_command = per_update.bot_command(args.profile)
                     echo_command = [sys.executable, str(per_update.SCRIPT), "--echo-bot", where["url"], where["token"]]
                     floor_command = [sys.executable, str(SCRIPT.parent / "report_floor.py"), where["url"], where["token"]]
+                    floor_commands = {"floor": floor_command, "floor_routing": [*floor_command, "--routing"]}
                     echo: Run | None = None
                     rounds: list[tuple[Phase, Phase]] = []  # each round's bursts: the echo bot's, the real bot's
-                    floors: list[Phase] = []  # with --floor, each round's burst of bench/report_floor.py
+                    floors: dict[str, list[Phase]] = {label: [] for label in floor_commands}  # with --floor, each round's bursts of each floor
                     if args.kill:
                         real, residents = await bench.run_with_kill(bot_command, bot_environment)
                         all_residents = [residents]
@@ -634,9 +637,9 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                 real_again, residents_again = await bench.run_bot("bot", per_update.bot_command(None), bot_environment, echo=False, rates=())
                                 rounds.append((echo_again.phases[-1], real_again.phases[-1]))
                                 all_residents.append(residents_again)
-                            if args.floor:
-                                floor, floor_residents = await bench.run_bot("floor", floor_command, bot_environment, echo=False, rates=())
-                                floors.append(floor.phases[-1])
+                            for label, command in floor_commands.items() if args.floor else ():
+                                floor, floor_residents = await bench.run_bot(label, command, bot_environment, echo=False, rates=())
+                                floors[label].append(floor.phases[-1])
                                 all_residents.append(floor_residents)
             finally:
                 await per_update.stop_process(emulator)
@@ -683,13 +686,20 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "by_rate": {phase.name: {"reports_per_s": round(phase.offered_reports_per_s or 0, 1), "updates_per_s": round(phase.updates_per_s, 1),
                                  "p50_ms": round(phase.percentile(50), 1), "p99_ms": round(phase.percentile(99), 1)} for phase in real.phases[:-1]},
         "rss_start_mb": round(real.rss_start_mb, 1), "rss_end_mb": round(real.rss_end_mb, 1),
-        **({"floor_updates_per_s": round(per_update.median([floor.updates_per_s for floor in floors]), 1),
-            "floor_ratio": round(per_update.median([floor.updates_per_s / echo_burst.updates_per_s for floor, (echo_burst, _) in zip(floors, rounds)]), 3),
-            "floor_rounds": [round(floor.updates_per_s, 1) for floor in floors]} if floors else {}),
+        **{figure: value for label, bursts in floors.items() if bursts for figure, value in floor_figures(label, bursts, rounds).items()},
         "disturbed": [f"{label} {phase.name}" for label, run in (("echo", echo), ("bot", real)) for phase in run.phases
                       if phase.cpu.get("other", 0) > per_update.DISTURBED_PCT],
     }
     return figures
+
+
+def floor_figures(label: str, bursts: Sequence[Phase], rounds: Sequence[tuple[Phase, Phase]]) -> dict[str, Any]:
+    """A floor's saturation and ratio to the echo bot: medians of its rounds', as the real bot's."""
+    return {
+        f"{label}_updates_per_s": round(per_update.median([floor.updates_per_s for floor in bursts]), 1),
+        f"{label}_ratio": round(per_update.median([floor.updates_per_s / echo_burst.updates_per_s for floor, (echo_burst, _) in zip(bursts, rounds)]), 3),
+        f"{label}_rounds": [round(floor.updates_per_s, 1) for floor in bursts],
+    }
 
 
 def main() -> None:
