@@ -219,6 +219,25 @@ async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_
     assert await actions(bot, report_id) == [ReportAction.submitted, ReportAction.assigned, ReportAction.accepted]
 
 
+async def test_a_category_button_left_on_an_earlier_proposal_does_not_file_a_new_report(bot: RunningBot) -> None:
+    await join(bot, 8006, "孙阿姨")
+    resident = bot.client.user(8006, "孙阿姨")
+    await resident.send("/report")
+    [first] = await resident.send(ELEVATOR)
+    await resident.press("电梯", first)
+    await resident.send("/report")
+    [second] = await resident.send("楼道的灯坏了一个月，晚上看不见")
+    assert "电梯" not in second.button_texts
+    assert await resident.press("电梯", first) == []  # the elevator report's button, pressed for the lamp
+    stale = await bot.client.callback_answer(resident.last_callback_id or "")
+    assert stale is not None and "选项已失效" in stale["text"]
+    async with bot.sessionmaker() as session:
+        assert (await session.scalars(select(Report.category).order_by(Report.id))).all() == ["elevator"]
+        assert await session.scalar(select(func.count()).select_from(CategoryCorrection)) == 0
+    [saved] = await resident.press(second.button_texts[0], second)  # the lamp's own proposal still counts
+    assert "已受理" in saved.text
+
+
 async def test_a_grid_worker_recategorises_and_the_router_learns(bot: RunningBot) -> None:
     worker = await on_duty(bot)
     await join(bot, 8006, "吴奶奶")

@@ -126,7 +126,9 @@ async def category_typed(turn: Turn, text: str) -> Response:
 
 async def category_chosen(turn: Turn, payload: ReportCategory) -> Response:
     step, data = await turn.step()
-    if step != CHOOSING_CATEGORY:
+    # Only a category offered for this draft: a button left on an earlier proposal would file
+    # this report under another report's category (and teach the router that mistake).
+    if step != CHOOSING_CATEGORY or payload.pack() not in {option.payload for option in await turn.offered_options()}:
         return Response.refusal(STALE_CHOICE)
     category = categories(turn).get(payload.code)
     if category is None:
