@@ -176,11 +176,11 @@ async def test_a_neighbours_complaint_written_straight_out_becomes_a_plus_one(bo
     assert "要帮您报告" not in nothing.text  # a greeting is no complaint
     [offer] = await neighbour.send("电梯又坏了，今天早上还困了人")
     assert "要帮您报告给网格员吗" in offer.text
-    [proposal] = await neighbour.press("好，报告给网格员", offer)
+    [proposal] = await neighbour.send("好，报告给网格员")  # typed, as the label reads: full-width comma and all
     [intro, same, different] = await neighbour.press("电梯", proposal)
     assert "已有邻居报告过类似的问题" in intro.text and f"#{report_id} 电梯" in same.text
     assert different.button_texts == ["提交新报告"]
-    [thanks] = await neighbour.press("是同一个问题（+1）", same)
+    [thanks] = await neighbour.send("是同一个问题（+1）")  # typed too: full-width brackets
     assert f"已把您的意见加到报告 #{report_id}" in thanks.text and "目前 2 人反映" in thanks.text
     async with bot.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Report)) == 1

@@ -9,20 +9,13 @@ flow knows is answered as stale.
 
 from __future__ import annotations
 
-import unicodedata
-
 from bot.conversations import groups
 from bot.conversations.feature import STALE_CHOICE, Command, Where
 from bot.conversations.payloads import CommandChoice, Payload
 from bot.conversations.registry import BY_NAME, FREE_TEXT_FLOWS, LOCATION_FLOWS, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
-
-
-def folded(text: str) -> str:
-    """For recognising commands, options and numbers: full-width letters, digits and spaces
-    from a Chinese input method read as half-width. What a person wrote is passed on as written."""
-    return unicodedata.normalize("NFKC", text).strip()
+from bot.services.text import folded
 
 
 async def run(turn: Turn, command: Command, args: str) -> Response:
@@ -32,6 +25,7 @@ async def run(turn: Turn, command: Command, args: str) -> Response:
 
 
 async def on_text(turn: Turn, text: str) -> Response:
+    # Folded to recognise commands, options and numbers; what a person wrote is passed on as written.
     written, text = text.strip(), folded(text)
     if not text:
         return Response.of(Reply(L("Your message was empty. Send /help to see what you can do.")))

@@ -19,6 +19,7 @@ from bot.replies import Option, Response, render_text
 from bot.routing import RoutingEngine
 from bot.services import audit, people
 from bot.services.people import PersonView
+from bot.services.text import folded
 from storage.db import UPSERT_INSERTS
 from storage.models import Conversation, utcnow
 
@@ -173,9 +174,9 @@ class Turn:
         state = await self.state()
         if state is None or not state.options:
             return None
-        wanted = text.strip().casefold()
+        wanted = folded(text).casefold()
         for label, payload in state.options:
-            if label.casefold() == wanted:
+            if folded(label).casefold() == wanted:  # labels hold full-width punctuation: "好，报告给网格员"
                 return payload
         if self.channel.numbered_options and wanted.isdecimal() and 1 <= int(wanted) <= len(state.options):
             return state.options[int(wanted) - 1][1]

@@ -15,3 +15,9 @@ def compact(text: str) -> str:
     characters dropped wherever they are: what a Chinese input method or a copied cell adds
     without the writer meaning anything by it (`１ 栋` is `1栋`)."""
     return "".join(unicodedata.normalize("NFKC", text).translate(_DROP_ZERO_WIDTH).split())
+
+
+def folded(text: str) -> str:
+    """For recognising commands, options and numbers: full-width letters, digits, punctuation and
+    spaces from a Chinese input method read as half-width (`／ｒｅｐｏｒｔ`, `１`, `好，报告`)."""
+    return unicodedata.normalize("NFKC", text).strip()
