@@ -59,17 +59,23 @@ def previous_month(day: date) -> Period:
 
 
 def parse_period(text: str, today: date) -> Period:
-    """'' → this month so far; '2026-10' → that month; '2026-10-01 2026-10-31' → those days.
-    Full-width digits and dashes from a Chinese input method read as their ASCII forms."""
-    words = text.translate(_FULL_WIDTH).replace("/", "-").split()
+    """'' → this month so far; '2026-10' or '2026年10月' → that month; '10月' → the last October;
+    '2026-10-01 2026-10-31' (or 2026年10月1日 …) → those days, one date → that day. Full-width
+    digits and dashes from a Chinese input method read as their ASCII forms; a year outside
+    EARLIEST_YEAR to next year is no period anyone keeps figures for."""
+    words = text.split()
     try:
         if not words:
             return Period(today.replace(day=1), today)
-        if len(words) == 1 and words[0].count("-") == 1:
-            year, month = (int(part) for part in words[0].split("-"))
-            return month_of(date(year, month, 1))
+        if len(words) == 1:
+            parts = _date_parts(words[0])
+            if len(parts) == 3:
+                return Period(_day(parts, today), _day(parts, today))
+            if len(parts) == 1 and "月" in words[0]:  # a month of the last twelve
+                parts = [today.year if parts[0] <= today.month else today.year - 1, parts[0]]
+            return month_of(_day([*parts, 1], today))
         if len(words) == 2:
-            first, last = date.fromisoformat(words[0]), date.fromisoformat(words[1])
+            first, last = (_day(_date_parts(word), today) for word in words)
             if first <= last:
                 return Period(first, last)
     except ValueError:
@@ -77,7 +83,20 @@ def parse_period(text: str, today: date) -> Period:
     raise DomainError(BAD_PERIOD)
 
 
+EARLIEST_YEAR = 2000
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９－／　", "0123456789-/ ")
+
+
+def _date_parts(word: str) -> list[int]:
+    """2026-10-01, 2026/10/1, 2026年10月1日 → [2026, 10, 1]; ValueError for anything else."""
+    cleaned = word.translate(_FULL_WIDTH).replace("/", "-").replace("年", "-").replace("月", "-").rstrip("日号").strip("-")
+    return [int(part) for part in cleaned.split("-")]
+
+
+def _day(parts: list[int], today: date) -> date:
+    if len(parts) != 3 or not EARLIEST_YEAR <= parts[0] <= today.year + 1:
+        raise ValueError(f"not a date of the figures' years: {parts}")
+    return date(*parts)
 
 
 @dataclass(frozen=True)
