@@ -238,6 +238,25 @@ async def test_a_category_button_left_on_an_earlier_proposal_does_not_file_a_new
     assert "已受理" in saved.text
 
 
+async def test_a_description_without_words_is_asked_for_again_and_photos_sent_first_are_kept(bot: RunningBot) -> None:
+    await join(bot, 8007, "吴大爷")
+    resident = bot.client.user(8007, "吴大爷")
+    await resident.send("/report")
+    [photo] = await resident.send_photo("漏水的照片")
+    assert "照片收到了" in photo.text
+    [again] = await resident.send("/report")  # lost track, starts over: the photo stays with the draft
+    assert "遇到了什么问题" in again.text
+    for wordless in ("。。。？？", "😭😭"):
+        [asked] = await resident.send(wordless)
+        assert "请用文字说说是什么问题" in asked.text and not asked.button_texts
+    [proposal] = await resident.send("楼顶漏水，家里天花板在滴水")
+    [saved] = await resident.press(proposal.button_texts[0], proposal)
+    report = await stored(bot, number_of(saved))
+    assert report.text == "楼顶漏水，家里天花板在滴水" and len(report.photos) == 1
+    async with bot.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Report)) == 1
+
+
 async def test_a_grid_worker_recategorises_and_the_router_learns(bot: RunningBot) -> None:
     worker = await on_duty(bot)
     await join(bot, 8006, "吴奶奶")

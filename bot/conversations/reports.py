@@ -57,7 +57,8 @@ async def start(turn: Turn, args: str = "") -> Response:
     if step in DRAFT_STEPS and data.get("text"):
         draft = reports.Draft.from_data(data)
         return await _described(turn, draft, resumed=True)
-    await turn.set_step(DESCRIBING, **reports.Draft().to_data())
+    if step != DESCRIBING:  # else photos or a location sent before any words stay with the draft
+        await turn.set_step(DESCRIBING, **reports.Draft().to_data())
     return Response.of(Reply(L("What is the problem? Write it in a few words. You may also send photos and your location.")))
 
 
@@ -71,6 +72,11 @@ async def text_written(turn: Turn, text: str) -> Response:
 async def _described(turn: Turn, draft: reports.Draft, *, resumed: bool = False) -> Response:
     """The words are in: find the building, then propose the category. The draft is kept
     whatever the answer (written once, with the update's commit)."""
+    if not any(character.isalnum() for character in draft.text):
+        # Only punctuation or emoji ("。。。", "😭"): nothing a grid worker could act on.
+        draft.text = ""
+        await turn.set_step(DESCRIBING, **draft.to_data())
+        return Response.of(Reply(L("Please tell me in words what the problem is, for example: the lift in building 3 is broken.")))
     if turn.routing is None:
         await turn.set_step(DESCRIBING, **draft.to_data())
         return Response.of(Reply(L("Reports cannot be taken right now. Your words are kept: please try /report again later.")))
