@@ -263,9 +263,9 @@ async def test_a_grid_worker_recategorises_and_the_router_learns(bot: RunningBot
     resident = bot.client.user(8006, "吴奶奶")
     await resident.send("/report")
     [proposal] = await resident.send("楼道里的灯坏了一个月了，晚上看不见")
-    assert await resident.press_data(proposal.message_id, ReportCategory("no_such_category").pack()) == []  # forged code
+    assert await resident.press_data(proposal.message_id, ReportCategory("no_such_category").pack()) == []  # forged code: never offered
     forged = await bot.client.callback_answer(resident.last_callback_id or "")
-    assert forged is not None and "没有这个类别" in forged["text"]
+    assert forged is not None and "选项已失效" in forged["text"]
     [saved] = await resident.press("其他", proposal)
     report_id = number_of(saved)
     ticket = await open_ticket(worker, f"报告 #{report_id}")
