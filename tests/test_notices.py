@@ -9,7 +9,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from bot.emulator.client import ChatMessage, UserChat
+from bot.emulator.client import ChatMessage, GroupChat, UserChat
 from storage.models import DeliveryStatus, NoticeAcknowledgement, OutboxDelivery, utcnow
 from tests.conftest import RunningBot
 
@@ -24,7 +24,7 @@ async def join(bot: RunningBot, user_id: int, name: str, room: str = "301") -> N
     assert "1单元" in joined.text
 
 
-async def arrives(chat: UserChat, words: str, timeout: float = 15.0) -> ChatMessage:
+async def arrives(chat: UserChat | GroupChat, words: str, timeout: float = 15.0) -> ChatMessage:
     """The message containing `words`, once the sender has delivered it."""
     for _ in range(int(timeout / 0.1)):
         found = [m for m in await chat.messages() if words in m.text]

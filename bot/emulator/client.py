@@ -156,20 +156,6 @@ class _Speaker:
     async def last(self) -> ChatMessage:
         return (await self.messages())[-1]
 
-
-class UserChat(_Speaker):
-    """One person's private chat with the bot."""
-
-    async def send_photo(self, content: str = "photo", caption: str = "", album: str | None = None) -> list[ChatMessage]:
-        """A photo; photos with the same `album` are sent together (Telegram's media_group_id)."""
-        return await self._act("send", {"photo": content, "caption": caption, **({"media_group_id": album} if album else {})})
-
-    async def send_location(self, latitude: float, longitude: float) -> list[ChatMessage]:
-        return await self._act("send", {"location": [latitude, longitude]})
-
-    async def send_sticker(self, emoji: str = "🙂") -> list[ChatMessage]:
-        return await self._act("send", {"sticker": emoji})
-
     async def press(self, button_text: str, message: ChatMessage | None = None) -> list[ChatMessage]:
         """Press the button whose text contains `button_text`, on `message` or the newest message with buttons."""
         if message is None:
@@ -184,6 +170,20 @@ class UserChat(_Speaker):
     async def press_data(self, message_id: int, data: str) -> list[ChatMessage]:
         """Send any callback data for a message: how a forged or stale button is tested."""
         return await self._act("press", {"message_id": message_id, "data": data})
+
+
+class UserChat(_Speaker):
+    """One person's private chat with the bot."""
+
+    async def send_photo(self, content: str = "photo", caption: str = "", album: str | None = None) -> list[ChatMessage]:
+        """A photo; photos with the same `album` are sent together (Telegram's media_group_id)."""
+        return await self._act("send", {"photo": content, "caption": caption, **({"media_group_id": album} if album else {})})
+
+    async def send_location(self, latitude: float, longitude: float) -> list[ChatMessage]:
+        return await self._act("send", {"location": [latitude, longitude]})
+
+    async def send_sticker(self, emoji: str = "🙂") -> list[ChatMessage]:
+        return await self._act("send", {"sticker": emoji})
 
 
 class GroupChat:

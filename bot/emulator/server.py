@@ -568,14 +568,15 @@ class BotApiEmulator:
     async def user_press(self, user_id: int, body: dict[str, Any]) -> tuple[int, str]:
         user = self._user(user_id, body)
         message_id = int(body["message_id"])
-        message = next((m for m in self.messages.get(user_id, []) if m["message_id"] == message_id), None)
+        chat_id = _int_or_none((body.get("chat") or {}).get("id")) or user_id  # a group's message, or the private chat's
+        message = next((m for m in self.messages.get(chat_id, []) if m["message_id"] == message_id), None)
         if message is None:
             raise bad_request("message not found")
         query_id = str(next(self._ids) * 7919)
         self.callback_answers[query_id] = None
         bot_message = {k: v for k, v in message.items() if k != "from_user"}
         update_id = await self.enqueue(
-            {"callback_query": {"id": query_id, "from": user, "message": bot_message, "chat_instance": str(user_id), "data": str(body["data"])}}
+            {"callback_query": {"id": query_id, "from": user, "message": bot_message, "chat_instance": str(chat_id), "data": str(body["data"])}}
         )
         return update_id, query_id
 
