@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.conversations import dispatch
 from bot.conversations.feature import Command as FeatureCommand
 from bot.conversations.feature import Feature, PayloadFlow
+from bot.conversations.payloads import Payload
 from bot.conversations.registry import FEATURES
 from bot.conversations.turn import Turn
 from bot.replies import Response
@@ -28,8 +29,8 @@ def _on_command(declared: FeatureCommand) -> Callable[..., Awaitable[Response]]:
 
 
 def _on_payload(flow: PayloadFlow) -> Callable[..., Awaitable[Response]]:
-    async def handle(query: CallbackQuery, payload: object, turn: Turn) -> Response:
-        return await flow(turn, payload)
+    async def handle(query: CallbackQuery, payload: Payload, turn: Turn) -> Response:
+        return await dispatch.run_payload(turn, payload, flow)
 
     return handle
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.conversations.feature import Where
+from bot.conversations.payloads import MyReport, TicketAction, TicketOpen
 from bot.conversations.registry import COMMANDS
+from bot.conversations.tickets import ACCEPT
 from bot.emulator.client import ChatMessage, GroupChat
 from bot.i18n import translate
 from bot.services import access, audit, people
 from storage.models import GroupChat as LinkedGroup
-from storage.models import InviteCode, InviteKind, Place, PlaceKind, Role
+from storage.models import InviteCode, InviteKind, Place, PlaceKind, ReportStatus, Role
 from tests.conftest import RunningBot
+from tests.test_notices import arrives, join
 from tests.test_onboarding import memberships_of
+from tests.test_reports import ELEVATOR, GRID_WORKER, number_of, on_duty, stored
 
 GROUP_ID = -1001234
 HELP_TITLE = "您可以做什么"
@@ -168,3 +172,37 @@ async def test_the_community_admin_links_with_the_code_but_must_name_the_buildin
     [linked] = await admin.send(f"/link {bot.sample.building_code}")
     assert "已绑定到 西冲塘小区 1栋" in linked.text
     assert await linked_building(bot) == await building_of_code(bot, bot.sample.building_code)
+
+
+async def test_buttons_pressed_in_a_group_act_there_only_for_notices(bot: RunningBot) -> None:
+    """A notice posted to the group is acknowledged there; anything else pressed there (a forged
+    button of one's reports or work orders) gets the way to a private chat and changes nothing."""
+    admin = bot.client.user(1004, "陈主任")
+    await building_group(bot).member(1004, "陈主任").send(f"/link {bot.sample.building_code}")
+    [audiences] = await admin.send("发通知")
+    [write] = await admin.press("群聊 1栋业主群", audiences)
+    [preview] = await admin.send("今晚8点楼下开会，讨论加装电梯。")
+    await admin.press("立即发送", preview)
+    notice = await arrives(building_group(bot), "讨论加装电梯")
+    assert notice.button_texts == ["收到"]
+
+    await on_duty(bot)
+    await join(bot, 2110, "王阿姨")
+    resident = bot.client.user(2110, "王阿姨")
+    await resident.send("/report")
+    [proposal] = await resident.send(f"{ELEVATOR}，我家301室，电话13800001111")
+    report_id = number_of((await resident.press("电梯", proposal))[0])
+
+    member, worker = building_group(bot).member(2110, "王阿姨"), building_group(bot).member(GRID_WORKER, "李网格")
+    await member.press("收到", notice)
+    acknowledged = await bot.client.callback_answer(member.last_callback_id or "")
+    assert acknowledged is not None and "已确认收到" in acknowledged["text"]
+    [mine] = await member.press_data(notice.message_id, MyReport(report_id).pack())  # their own report, forged onto the notice
+    assert_points_to_private_chat(mine)
+    assert "13800001111" not in mine.text and "电梯" not in mine.text
+    [work_order] = await worker.press_data(notice.message_id, TicketOpen(report_id).pack())
+    assert_points_to_private_chat(work_order)
+    [accept] = await worker.press_data(notice.message_id, TicketAction(report_id, ACCEPT).pack())
+    assert_points_to_private_chat(accept)
+    assert (await stored(bot, report_id)).status is ReportStatus.assigned
+    assert not [m for m in await building_group(bot).messages() if "13800001111" in m.text]

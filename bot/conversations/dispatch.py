@@ -10,9 +10,9 @@ flow knows is answered as stale.
 from __future__ import annotations
 
 from bot.conversations import groups
-from bot.conversations.feature import STALE_CHOICE, Command, Where
+from bot.conversations.feature import STALE_CHOICE, Command, PayloadFlow, Where
 from bot.conversations.payloads import CommandChoice, Payload
-from bot.conversations.registry import BY_NAME, FREE_TEXT_FLOWS, LOCATION_FLOWS, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
+from bot.conversations.registry import BY_NAME, FREE_TEXT_FLOWS, GROUP_PAYLOADS, LOCATION_FLOWS, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
 from bot.services.text import folded
@@ -65,6 +65,13 @@ async def on_payload(turn: Turn, data: str) -> Response:
     flow = PAYLOAD_FLOWS.get(type(payload)) if payload is not None else None
     if flow is None:
         return Response.refusal(STALE_CHOICE)
+    return await run_payload(turn, payload, flow)
+
+
+async def run_payload(turn: Turn, payload: Payload, flow: PayloadFlow) -> Response:
+    """A pressed option, as `run` a command: in a group only what may be pressed there."""
+    if turn.in_group and type(payload) not in GROUP_PAYLOADS:
+        return groups.private_only(turn)
     return await flow(turn, payload)
 
 

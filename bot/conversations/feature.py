@@ -64,6 +64,10 @@ class Feature:
     name: str
     commands: tuple[Command, ...] = ()
     payloads: Mapping[type[Payload], PayloadFlow] = field(default_factory=dict)
+    # Options that may be pressed in a group chat (a notice's 收到 posted there). Any other is
+    # answered there with the way to a private chat, as private commands are: the flows behind
+    # them show a person's reports, household or work orders, and a button's data can be forged.
+    group_payloads: frozenset[type[Payload]] = frozenset()
     steps: Mapping[str, TextFlow] = field(default_factory=dict)
     photo_steps: Mapping[str, PhotoFlow] = field(default_factory=dict)
     location_steps: Mapping[str, LocationFlow] = field(default_factory=dict)

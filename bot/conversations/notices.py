@@ -181,6 +181,7 @@ FEATURE = Feature(
         Command("notices", ("我的通知",), N_("Your notices: delivered, received, cancel"), listing, Where.private, SENDERS),
     ),
     payloads={NoticeTo: audience_chosen, NoticeAction: action_chosen, AcknowledgeNotice: acknowledged, CancelNotice: cancel_chosen},
+    group_payloads=frozenset({AcknowledgeNotice}),  # a notice posted to a building's group is acknowledged there
     steps={WRITING: text_written, SCHEDULING: time_typed},
     photo_steps={WRITING: photo_sent},
 )
