@@ -166,6 +166,29 @@ async def test_not_yet_reopens_the_report_with_the_residents_note(bot: RunningBo
     assert "还是有味道，水没退" in told.text
 
 
+async def test_a_note_asked_for_is_no_longer_awaited_once_a_command_comes_instead(bot: RunningBot) -> None:
+    worker = await on_duty(bot)
+    await join(bot, 8008, "郑阿姨")
+    resident = bot.client.user(8008, "郑阿姨")
+    report_id = await report(resident, "楼下的下水道堵了，污水冒出来", "排水与污水")
+    ticket = await open_ticket(worker, f"报告 #{report_id}")
+    [_, ticket, *_] = await worker.press("签收", ticket)
+    await worker.press("办结", ticket)  # asks for the note
+    await worker.send("/tickets")  # turned to something else
+    await worker.send("好的")
+    assert (await stored(bot, report_id)).status is ReportStatus.accepted  # "好的" was no note: nothing resolved
+    await worker.press("办结", ticket)
+    await worker.send("已疏通")
+    question = await arrives(resident, "问题解决了吗")
+    await resident.press("还没解决", question)
+    await resident.send("/help")
+    await resident.send("谢谢")
+    assert (await stored(bot, report_id)).status is ReportStatus.resolved  # "谢谢" reopened nothing
+    await resident.press("还没解决", question)
+    [reopened] = await resident.send("还是有味道")
+    assert f"报告 #{report_id} 已重新打开" in reopened.text
+
+
 async def test_a_neighbours_complaint_written_straight_out_becomes_a_plus_one(bot: RunningBot) -> None:
     worker = await on_duty(bot)
     await join(bot, 8003, "孙阿姨", room="101")

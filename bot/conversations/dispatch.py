@@ -12,7 +12,17 @@ from __future__ import annotations
 from bot.conversations import groups
 from bot.conversations.feature import STALE_CHOICE, Command, PayloadFlow, Where
 from bot.conversations.payloads import CommandChoice, Payload
-from bot.conversations.registry import BY_NAME, FREE_TEXT_FLOWS, GROUP_PAYLOADS, LOCATION_FLOWS, PAYLOAD_FLOWS, PHOTO_FLOWS, STEP_FLOWS, find_command
+from bot.conversations.registry import (
+    ANSWER_STEPS,
+    BY_NAME,
+    FREE_TEXT_FLOWS,
+    GROUP_PAYLOADS,
+    LOCATION_FLOWS,
+    PAYLOAD_FLOWS,
+    PHOTO_FLOWS,
+    STEP_FLOWS,
+    find_command,
+)
 from bot.conversations.turn import Turn
 from bot.replies import L, Reply, Response
 from bot.services.text import folded
@@ -21,6 +31,9 @@ from bot.services.text import folded
 async def run(turn: Turn, command: Command, args: str) -> Response:
     if command.where is Where.private and turn.in_group:
         return groups.private_only(turn)
+    step, _ = await turn.step()
+    if step in ANSWER_STEPS:  # asked for a note or a code, and sent a command instead: no longer waiting
+        await turn.clear()
     return await command.flow(turn, args)
 
 

@@ -69,6 +69,11 @@ class Feature:
     # them show a person's reports, household or work orders, and a button's data can be forged.
     group_payloads: frozenset[type[Payload]] = frozenset()
     steps: Mapping[str, TextFlow] = field(default_factory=dict)
+    # Steps that wait for one short answer to what was just asked (a note, a reason, a code): a
+    # command instead means the person turned to something else, and the step ends, so their
+    # next words are not taken for that answer. Other steps (a draft, a menu being worked
+    # through) stay for the feature to take up again.
+    answers: frozenset[str] = frozenset()
     photo_steps: Mapping[str, PhotoFlow] = field(default_factory=dict)
     location_steps: Mapping[str, LocationFlow] = field(default_factory=dict)
     free_text: FreeTextFlow | None = None

@@ -40,4 +40,5 @@ FEATURE = Feature(
     "linking",
     commands=(Command("bind", ("绑定", "bind"), N_("Link this chat to your account on another channel (WeChat, Telegram)"), bind, Where.private, section=MenuSection.mine),),
     steps={WAITING_CODE: link},
+    answers=frozenset({WAITING_CODE}),
 )

@@ -161,4 +161,5 @@ FEATURE = Feature(
     commands=(Command("start", ("加入", "开始", "join"), N_("Join your household with an invite code"), start, Where.private, section=MenuSection.mine),),
     payloads={UnitChoice: unit_chosen, RoomPage: room_page, RoomChoice: room_chosen},
     steps={WAITING_CODE: typed_code, CHOOSING_ROOM: typed_room},
+    answers=frozenset({WAITING_CODE}),
 )

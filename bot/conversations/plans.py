@@ -330,4 +330,5 @@ FEATURE = Feature(
         plan_shares.DISPUTE_NOTE: plan_shares.dispute_typed, plan_shares.COEFFICIENTS_TEXT: plan_shares.coefficients_typed,
     },
     photo_steps={PROGRESS_TEXT: progress_photo},
+    answers=frozenset({FEEDBACK_TEXT, ANSWER_TEXT, PROGRESS_TEXT, WORKS_NOTICE_TEXT, NOT_DONE_NOTE, plan_shares.DISPUTE_NOTE, plan_shares.COEFFICIENTS_TEXT}),
 )

@@ -33,6 +33,7 @@ COMMANDS: tuple[Command, ...] = tuple(command for feature in FEATURES for comman
 BY_NAME: dict[str, Command] = _joined([{c.name: c} for c in COMMANDS])
 BY_WORD: dict[str, Command] = _joined([{word.casefold(): c for word in c.words} for c in COMMANDS])
 PAYLOAD_FLOWS: dict[type[Payload], PayloadFlow] = _joined([dict(f.payloads) for f in FEATURES])
+ANSWER_STEPS: frozenset[str] = frozenset().union(*(f.answers for f in FEATURES))
 GROUP_PAYLOADS: frozenset[type[Payload]] = frozenset().union(*(f.group_payloads for f in FEATURES))
 STEP_FLOWS: dict[str, TextFlow] = _joined([dict(f.steps) for f in FEATURES])
 PHOTO_FLOWS: dict[str, PhotoFlow] = _joined([dict(f.photo_steps) for f in FEATURES])

@@ -362,6 +362,7 @@ FEATURE = Feature(
         ReportNew: new_chosen, MyReport: details, FollowUp: follow_up_answered, ReportRating: rated,
     },
     steps={DESCRIBING: text_written, CHOOSING_CATEGORY: category_typed, REOPENING: reopen_note},
+    answers=frozenset({REOPENING}),
     photo_steps={step: photo_sent for step in (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE)},
     location_steps={step: location_sent for step in (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE)},
     free_text=free_text,

@@ -146,4 +146,5 @@ FEATURE = Feature(
         RevokeGrant: revoke_chosen,
     },
     steps={REJECT_REASON: typed_reason},
+    answers=frozenset({REJECT_REASON}),
 )

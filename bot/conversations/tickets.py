@@ -187,5 +187,6 @@ FEATURE = Feature(
     commands=(Command("tickets", ("工单", "tickets"), N_("Open reports of your grid: accept, handle, resolve"), listing, Where.private, HANDLERS),),
     payloads={TicketOpen: opened, TicketFilter: filtered, TicketAction: action_chosen, TicketCategory: category_chosen, TicketTransfer: transfer_chosen},
     steps={WRITING_NOTE: note_written},
+    answers=frozenset({WRITING_NOTE}),
     photo_steps={WRITING_NOTE: note_photo},
 )
