@@ -216,6 +216,25 @@ async def test_a_neighbours_complaint_written_straight_out_becomes_a_plus_one(bo
     assert f"报告 #{report_id}" in told.text
 
 
+async def test_a_photo_or_a_location_in_answer_to_the_offer_makes_the_report(bot: RunningBot) -> None:
+    await join(bot, 8009, "冯师傅", room="101")
+    await join(bot, 8010, "陈阿姨", room="102")
+    photographer, pointer = bot.client.user(8009, "冯师傅"), bot.client.user(8010, "陈阿姨")
+    [offer] = await photographer.send("电梯又坏了，今天早上还困了人")
+    assert "要帮您报告给网格员吗" in offer.text
+    [proposal] = await photographer.send_photo("电梯门的照片", caption="门关不上")
+    [saved] = await photographer.press("电梯", proposal)
+    report = await stored(bot, number_of(saved))
+    assert report.text == "电梯又坏了，今天早上还困了人\n门关不上" and len(report.photos) == 1
+
+    [offer] = await pointer.send("小区门口的路灯坏了，晚上很黑")
+    assert "要帮您报告给网格员吗" in offer.text
+    [proposal] = await pointer.send_location(31.2304, 121.4737)
+    [saved] = await pointer.press(proposal.button_texts[0], proposal)
+    report = await stored(bot, number_of(saved))
+    assert report.text == "小区门口的路灯坏了，晚上很黑" and report.latitude is not None and float(report.latitude) == 31.2304
+
+
 async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_nothing(bot: RunningBot) -> None:
     worker = await on_duty(bot)
     await join(bot, 8005, "钱先生")

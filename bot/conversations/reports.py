@@ -218,8 +218,9 @@ async def photo_sent(turn: Turn, file_id: str, caption: str) -> Response:
     same_album = turn.album is not None and data.get("album") == turn.album
     added = draft.add_photo(reports.Photo(turn.channel.name, file_id))
     await turn.update_data(photos=draft.photos, album=turn.album)
-    if step == DESCRIBING and caption and not draft.text:
-        draft.text = caption[: reports.MAX_TEXT_LENGTH]
+    if (step == DESCRIBING and caption and not draft.text) or (step == OFFERED and not same_album):
+        # The words come with the photo; or a photo in answer to "shall I make it a report?": yes.
+        draft.text = "\n".join(filter(None, (draft.text, caption)))[: reports.MAX_TEXT_LENGTH]
         response = await _described(turn, draft)
         await turn.update_data(album=turn.album)  # the rest of the album joins this report quietly
         return response
@@ -233,8 +234,11 @@ async def photo_sent(turn: Turn, file_id: str, caption: str) -> Response:
 
 
 async def location_sent(turn: Turn, latitude: float, longitude: float, label: str) -> Response:
-    step, _ = await turn.step()
-    await turn.update_data(latitude=f"{latitude:.6f}", longitude=f"{longitude:.6f}", location_label=label[:200])
+    step, data = await turn.step()
+    place = {"latitude": f"{latitude:.6f}", "longitude": f"{longitude:.6f}", "location_label": label[:200]}
+    if step == OFFERED:  # a location in answer to "shall I make it a report?": yes, and this is where
+        return await _described(turn, reports.Draft.from_data({**data, **place}))
+    await turn.update_data(**place)
     if step == DESCRIBING:
         return Response.of(Reply(L("Location added. Now write in a few words what the problem is.")))
     return Response.of(Reply(L("Location added to your report.")))
@@ -363,7 +367,7 @@ FEATURE = Feature(
     },
     steps={DESCRIBING: text_written, CHOOSING_CATEGORY: category_typed, REOPENING: reopen_note},
     answers=frozenset({REOPENING}),
-    photo_steps={step: photo_sent for step in (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE)},
-    location_steps={step: location_sent for step in (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE)},
+    photo_steps={step: photo_sent for step in DRAFT_STEPS},
+    location_steps={step: location_sent for step in DRAFT_STEPS},
     free_text=free_text,
 )
