@@ -84,6 +84,8 @@ async def test_language_help_cancel_unknown_text_and_what_is_not_text(wechat_bot
     assert stopped.startswith("Stopped")
     [offer] = await resident.send("你好，楼道灯坏了")  # a complaint written straight out (tests/test_reports.py)
     assert offer.startswith("This sounds like a problem") and "Reply 1: Yes, report it" in offer
+    [declined] = await resident.send("2")  # no, thank you: outside any flow again (a photo would have said yes)
+    assert declined.startswith("All right, nothing was reported")
     [unknown] = await resident.send("你好，谢谢")
     assert unknown.startswith("Thank you for your message")
     for answer in (await resident.send_image(), await resident.send_location(26.42, 111.61, "西冲塘小区")):
