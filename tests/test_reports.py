@@ -235,6 +235,23 @@ async def test_a_photo_or_a_location_in_answer_to_the_offer_makes_the_report(bot
     assert report.text == "小区门口的路灯坏了，晚上很黑" and report.latitude is not None and float(report.latitude) == 31.2304
 
 
+async def test_words_added_while_choosing_are_kept_and_a_long_text_is_said_to_be_cut(bot: RunningBot) -> None:
+    await join(bot, 8011, "褚大爷")
+    resident = bot.client.user(8011, "褚大爷")
+    await resident.send("/report")
+    [proposal] = await resident.send("楼道灯坏了")
+    [added] = await resident.send("还有三楼的也坏了")
+    assert "已补充到您的报告里" in added.text and added.button_texts == proposal.button_texts
+    [saved] = await resident.press(proposal.button_texts[0], added)
+    assert (await stored(bot, number_of(saved))).text == "楼道灯坏了\n还有三楼的也坏了"
+
+    await resident.send("/report")
+    [cut, proposal] = await resident.send("楼顶漏水" * 600)  # 2,400 characters
+    assert "保留前 2000 个字" in cut.text and proposal.button_texts
+    [saved] = await resident.press(proposal.button_texts[0], proposal)
+    assert len((await stored(bot, number_of(saved))).text) == 2000
+
+
 async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_nothing(bot: RunningBot) -> None:
     worker = await on_duty(bot)
     await join(bot, 8005, "钱先生")

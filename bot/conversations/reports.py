@@ -66,7 +66,10 @@ async def text_written(turn: Turn, text: str) -> Response:
     _, data = await turn.step()
     draft = reports.Draft.from_data(data)
     draft.text = text[: reports.MAX_TEXT_LENGTH]
-    return await _described(turn, draft)
+    response = await _described(turn, draft)
+    if len(text) > reports.MAX_TEXT_LENGTH:  # said, not cut silently
+        response.replies.insert(0, Reply(L("Your text is long: the first {limit} characters are kept in the report.", limit=reports.MAX_TEXT_LENGTH)))
+    return response
 
 
 async def _described(turn: Turn, draft: reports.Draft, *, resumed: bool = False) -> Response:
@@ -125,9 +128,14 @@ async def _propose(turn: Turn, draft: reports.Draft, *, resumed: bool = False) -
 
 
 async def category_typed(turn: Turn, text: str) -> Response:
-    """Words while the categories are offered: the menu again (an option's name chooses it)."""
+    """Words while the categories are offered, not an option's name: more about the problem
+    ("还有三楼的也坏了"), added to the description; then the menu again. A number is a slip."""
     options = await turn.offered_options()
-    return Response.of(Reply(L("Please choose one of these:"), options=options))
+    if text.isdecimal():
+        return Response.of(Reply(L("Please choose one of these:"), options=options))
+    _, data = await turn.step()
+    await turn.update_data(text="\n".join(filter(None, (str(data.get("text") or ""), text)))[: reports.MAX_TEXT_LENGTH])
+    return Response.of(Reply(L("Added to your report. Now please choose the kind of problem:"), options=options))
 
 
 async def category_chosen(turn: Turn, payload: ReportCategory) -> Response:
