@@ -19,7 +19,7 @@ from bot.demo import offline_bot
 from bot.emulator import BotApiEmulator
 from bot.emulator.client import ChatMessage, UserChat
 from bot.scheduling import run_sweeps
-from storage.models import CategoryCorrection, ChannelIdentity, OutboxDelivery, Report, ReportAction, ReportEvent, ReportStatus, ReportSupporter
+from storage.models import CategoryCorrection, ChannelIdentity, Conversation, OutboxDelivery, Report, ReportAction, ReportEvent, ReportStatus, ReportSupporter
 from tests.conftest import RunningBot
 from tests.test_notices import arrives, join
 from tests.test_wechat_conversations import wechat
@@ -250,6 +250,14 @@ async def test_words_added_while_choosing_are_kept_and_a_long_text_is_said_to_be
     assert "保留前 2000 个字" in cut.text and proposal.button_texts
     [saved] = await resident.press(proposal.button_texts[0], proposal)
     assert len((await stored(bot, number_of(saved))).text) == 2000
+
+
+async def test_someone_without_a_household_hears_so_before_writing_a_report(bot: RunningBot) -> None:
+    newcomer = bot.client.user(8012, "卫先生")
+    [first] = await newcomer.send("/report")
+    assert "报告需要知道您住哪栋楼" in first.text
+    async with bot.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 0  # nothing waits for a description
 
 
 async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_nothing(bot: RunningBot) -> None:

@@ -32,6 +32,7 @@ OFFERED = "reports.offered"  # data: the draft (the text written outside any flo
 REOPENING = "reports.reopen"  # data: report_id
 DRAFT_STEPS = (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE, OFFERED)
 YES, NO = 1, 2
+NEEDS_BUILDING = L("A report needs your building: first join your household with the code from your stairwell (/start), then send /report again.")
 # Free text shorter than this is a greeting or a slip, not a complaint.
 MIN_COMPLAINT_LENGTH = 4
 # A trained model's first proposal at least this sure (and not "other") reads as a complaint.
@@ -58,6 +59,8 @@ async def start(turn: Turn, args: str = "") -> Response:
         draft = reports.Draft.from_data(data)
         return await _described(turn, draft, resumed=True)
     if step != DESCRIBING:  # else photos or a location sent before any words stay with the draft
+        if not await reports.buildings_of(turn.session, turn.person.id):  # said before they write, not after
+            return Response.of(Reply(NEEDS_BUILDING))
         await turn.set_step(DESCRIBING, **reports.Draft().to_data())
     return Response.of(Reply(L("What is the problem? Write it in a few words. You may also send photos and your location.")))
 
@@ -90,9 +93,7 @@ async def _described(turn: Turn, draft: reports.Draft, *, resumed: bool = False)
     if draft.building_id is None and len(buildings) == 1:
         draft.building_id = buildings[0].building_id
     if draft.building_id is None and not buildings:
-        return Response.of(
-            Reply(L("A report needs your building: first join your household with the code from your stairwell (/start), then send /report again."))
-        )
+        return Response.of(Reply(NEEDS_BUILDING))
     if draft.building_id is None:
         await turn.set_step(CHOOSING_BUILDING, **draft.to_data())
         options = tuple(Option(b.name, ReportBuilding(b.building_id).pack()) for b in buildings)
