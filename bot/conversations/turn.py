@@ -135,6 +135,10 @@ class Turn:
 
     async def set_step(self, step: str, **data: Any) -> None:
         state = await self._writable()
+        if step != state.step and state.options:
+            # A new step asks its own question: an older menu no longer answers it, so "2" typed
+            # now is for this step, not the second line of a list shown before (WeChat).
+            state.options, self._menu_changed = [], True
         state.step, state.data = step, data
 
     async def update_data(self, **data: Any) -> None:
