@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.conversations.payloads import ReportCategory, TicketAction
+from bot.conversations.payloads import ReportCategory, TicketAction, TicketFilter
 from bot.conversations.tickets import ACCEPT
 from bot.demo import offline_bot
 from bot.emulator import BotApiEmulator
@@ -258,6 +258,28 @@ async def test_someone_without_a_household_hears_so_before_writing_a_report(bot:
     assert "报告需要知道您住哪栋楼" in first.text
     async with bot.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0  # nothing waits for a description
+
+
+async def test_lists_longer_than_a_page_say_so_and_reach_every_report(bot: RunningBot) -> None:
+    worker = await on_duty(bot)
+    await join(bot, 8013, "蒋阿姨")
+    resident = bot.client.user(8013, "蒋阿姨")
+    numbers = [await report(resident) for _ in range(12)]
+    [newest] = await resident.send("/myreports")
+    assert f"#{numbers[-1]} 电梯" in newest.text and f"#{numbers[1]} 电梯" not in newest.text
+    [older] = await resident.press("更早的报告", newest)
+    assert f"#{numbers[0]} 电梯" in older.text and f"#{numbers[1]} 电梯" in older.text and "更早的报告" not in older.button_texts
+    [typed] = await resident.send("我的报告 2")
+    assert typed.text == older.text
+    [none] = await resident.send("我的报告 3")
+    assert "没有更早的报告了" in none.text
+
+    [orders] = await worker.send("/tickets")
+    assert "只列出最紧急的 10 件" in orders.text and orders.text.count("电梯 ·") == 10
+    [unknown, everything] = await worker.send("工单 乱码")
+    assert "没有叫“乱码”的问题类别" in unknown.text and "只列出最紧急的 10 件" in everything.text
+    [refused] = await resident.press_data(newest.message_id, TicketFilter("a", "all").pack())  # a resident's forged filter
+    assert "工单由网格员和社区管理员处理" in refused.text
 
 
 async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_nothing(bot: RunningBot) -> None:

@@ -227,6 +227,13 @@ class MyReport(Payload, prefix="rmine"):
 
 
 @dataclasses.dataclass(frozen=True)
+class MyReportsPage(Payload, prefix="rpage"):
+    """/myreports further back: page 2 holds the 11th to 20th newest."""
+
+    page: int
+
+
+@dataclasses.dataclass(frozen=True)
 class TicketOpen(Payload, prefix="topen"):
     report_id: int
 

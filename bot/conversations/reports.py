@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.categories import OTHER, Category
 from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
-from bot.conversations.payloads import FollowUp, MyReport, ReportBuilding, ReportCategory, ReportNew, ReportOffer, ReportRating, ReportSame
+from bot.conversations.payloads import FollowUp, MyReport, MyReportsPage, ReportBuilding, ReportCategory, ReportNew, ReportOffer, ReportRating, ReportSame
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import L, Lines, Option, Reply, Response, Text
@@ -32,6 +32,7 @@ OFFERED = "reports.offered"  # data: the draft (the text written outside any flo
 REOPENING = "reports.reopen"  # data: report_id
 DRAFT_STEPS = (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE, OFFERED)
 YES, NO = 1, 2
+LISTED = 10  # reports in a page of /myreports
 NEEDS_BUILDING = L("A report needs your building: first join your household with the code from your stairwell (/start), then send /report again.")
 # Free text shorter than this is a greeting or a slip, not a complaint.
 MIN_COMPLAINT_LENGTH = 4
@@ -286,12 +287,26 @@ async def offer_answered(turn: Turn, payload: ReportOffer) -> Response:
 
 
 async def listing(turn: Turn, args: str = "") -> Response:
-    mine = await reports.reports_of(turn.session, turn.person.id)
-    if not mine:
+    """/myreports: the newest LISTED; "/myreports 2" (我的报告 2) the ones before them."""
+    return await _page(turn, int(args) if args.isdecimal() and 0 < int(args) < 10_000 else 1)
+
+
+async def older(turn: Turn, payload: MyReportsPage) -> Response:
+    return await _page(turn, max(1, min(payload.page, 9_999)))
+
+
+async def _page(turn: Turn, page: int) -> Response:
+    found = await reports.reports_of(turn.session, turn.person.id, limit=LISTED + 1, offset=(page - 1) * LISTED)
+    mine, more = found[:LISTED], len(found) > LISTED
+    if not mine and page == 1:
         return Response.of(Reply(L("You have no reports yet. Send /report to report a problem.")))
+    if not mine:
+        return Response.of(Reply(L("There are no older reports.")))
     lines = [_report_line(turn, report) for report in mine]
-    options = tuple(Option(L("#{id} details", id=report.id), MyReport(report.id).pack()) for report in mine)
-    return Response.of(Reply(Lines(lines), title=L("Your reports"), options=options, columns=3))
+    options = [Option(L("#{id} details", id=report.id), MyReport(report.id).pack()) for report in mine]
+    if more:
+        options.append(Option(L("Older reports"), MyReportsPage(page + 1).pack()))
+    return Response.of(Reply(Lines(lines), title=L("Your reports"), options=tuple(options), columns=3))
 
 
 def history_lines(turn: Turn, events: list[Any]) -> list[Text]:
@@ -372,7 +387,7 @@ FEATURE = Feature(
     ),
     payloads={
         ReportOffer: offer_answered, ReportBuilding: building_chosen, ReportCategory: category_chosen, ReportSame: same_chosen,
-        ReportNew: new_chosen, MyReport: details, FollowUp: follow_up_answered, ReportRating: rated,
+        ReportNew: new_chosen, MyReport: details, MyReportsPage: older, FollowUp: follow_up_answered, ReportRating: rated,
     },
     steps={DESCRIBING: text_written, CHOOSING_CATEGORY: category_typed, REOPENING: reopen_note},
     answers=frozenset({REOPENING}),

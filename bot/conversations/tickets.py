@@ -19,6 +19,7 @@ from bot.services import access, corrections, reports
 from bot.services.errors import DomainError
 from storage.models import OPEN_REPORT_STATUSES, Report, ReportAction, ReportStatus, Role, utcnow
 
+LISTED = 10  # work orders in one list, the most urgent first
 WRITING_NOTE = "tickets.note"  # data: report_id, action (a ReportAction value)
 ACCEPT, PROGRESS, RESOLVE, REJECT, RECATEGORISE, TRANSFER = 1, 2, 3, 4, 5, 6
 # What each button asks for: the service's action, and the question for its note (None: no note).
@@ -39,11 +40,12 @@ HANDLERS = frozenset({Role.admin, Role.grid_worker})
 
 
 async def listing(turn: Turn, args: str = "") -> Response:
-    if not {grant.role for grant in await access.roles_of(turn.session, turn.person.id)} & HANDLERS:
-        return Response.of(Reply(L("Work orders are handled by grid workers and community administrators. To report a problem, send /report.")))
     wanted = args.strip().casefold()
     code = next((c for c, category in categories(turn).items() if wanted and wanted in (c, *map(str.casefold, category.names.values()))), None)
-    return await _list(turn, category=code)
+    response = await _list(turn, category=code)
+    if wanted and code is None and response.replies and response.replies[0].options:  # a word that names no kind of problem
+        response.replies.insert(0, Reply(L("No kind of problem is called {word}; here are all open reports.", word=args.strip())))
+    return response
 
 
 async def filtered(turn: Turn, payload: TicketFilter) -> Response:
@@ -55,12 +57,17 @@ async def filtered(turn: Turn, payload: TicketFilter) -> Response:
 
 
 async def _list(turn: Turn, *, category: str | None = None, status: ReportStatus | None = None) -> Response:
+    if not {grant.role for grant in await access.roles_of(turn.session, turn.person.id)} & HANDLERS:
+        return Response.of(Reply(L("Work orders are handled by grid workers and community administrators. To report a problem, send /report.")))
     now = utcnow()
     statuses = (status,) if status else OPEN_REPORT_STATUSES
-    found = await reports.tickets(turn.session, turn.actor, now=now, category=category, statuses=statuses)
+    found = await reports.tickets(turn.session, turn.actor, now=now, category=category, statuses=statuses, limit=LISTED + 1)
+    found, more = found[:LISTED], len(found) > LISTED
     if not found and category is None and status is None:
         return Response.of(Reply(L("No open reports in your grid. Well done!")))
     lines: list[Text] = [_ticket_line(turn, report, now) for report in found] or [L("None of these.")]
+    if more:
+        lines += ["", L("Only the {count} most urgent are shown: choose a status or a kind of problem below to see the others.", count=LISTED)]
     options = [Option(L("#{id} open", id=report.id), TicketOpen(report.id).pack()) for report in found]
     options += [Option(reports.status_name(s), TicketFilter(BY_STATUS, s.value).pack()) for s in OPEN_REPORT_STATUSES if s is not status]
     shown = dict.fromkeys(report.category for report in found if report.category != category)

@@ -629,12 +629,12 @@ def follow_up_question(report: Report) -> Reply:
 # --- lists ----------------------------------------------------------------------------------
 
 
-async def reports_of(session: AsyncSession, person_id: int, limit: int = 10) -> list[Report]:
-    """The person's own reports and those they +1'd, newest first."""
+async def reports_of(session: AsyncSession, person_id: int, limit: int = 10, offset: int = 0) -> list[Report]:
+    """The person's own reports and those they +1'd, newest first, from the `offset`th."""
     supported = select(ReportSupporter.report_id).where(ReportSupporter.person_id == person_id)
     return list(
         await session.scalars(
-            select(Report).where((Report.reporter_id == person_id) | Report.id.in_(supported)).order_by(Report.id.desc()).limit(limit)
+            select(Report).where((Report.reporter_id == person_id) | Report.id.in_(supported)).order_by(Report.id.desc()).limit(limit).offset(offset)
         )
     )
 
