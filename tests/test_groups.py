@@ -206,3 +206,14 @@ async def test_buttons_pressed_in_a_group_act_there_only_for_notices(bot: Runnin
     assert_points_to_private_chat(accept)
     assert (await stored(bot, report_id)).status is ReportStatus.assigned
     assert not [m for m in await building_group(bot).messages() if "13800001111" in m.text]
+
+
+async def test_lang_works_in_a_group_buttons_and_all(bot: RunningBot) -> None:
+    member = building_group(bot).member(2111, "Ann")
+    [languages] = await member.send("/lang")
+    [chosen] = await member.press("English", languages)
+    assert chosen.text == "Language set to English."
+    async with bot.sessionmaker() as session:
+        person = await people.find_person(session, people.TELEGRAM, "2111")
+    assert person is not None and person.locale == "en"
+

@@ -69,4 +69,5 @@ FEATURE = Feature(
         Command("lang", ("语言", "language"), N_("中文 / English"), lang, section=MenuSection.mine),
     ),
     payloads={LanguageChoice: language_chosen},
+    group_payloads=frozenset({LanguageChoice}),  # /lang works in a group: so do its buttons
 )
