@@ -100,6 +100,9 @@ def test_periods_read_as_people_write_them() -> None:
     assert report_figures.parse_period("12月", today) == Period(date(2025, 12, 1), date(2025, 12, 31))  # the last December: last year's
     assert report_figures.parse_period("2026年10月5日 2026/10/9", today) == Period(date(2026, 10, 5), date(2026, 10, 9))
     assert report_figures.parse_period("2026-10-5", today) == Period(date(2026, 10, 5), date(2026, 10, 5))  # one day
+    assert report_figures.parse_period("10月1日 10月31日", today) == Period(date(2026, 10, 1), date(2026, 10, 31))  # this year's
+    assert report_figures.parse_period("12月1日", today) == Period(date(2025, 12, 1), date(2025, 12, 1))  # still to come: last year's
+    assert report_figures.parse_period("2026.10", today) == Period(date(2026, 10, 1), date(2026, 10, 31))
     assert report_figures.previous_month(date(2026, 1, 2)) == Period(date(2025, 12, 1), date(2025, 12, 31))
     # Years no figures are kept for (9999-12 overflowed the calendar into an apology), and nonsense.
     for bad in ("十月", "2026-13", "13月", "2026-10-09 2026-10-05", "1 2 3", "9999-12", "9999-12-31 9999-12-31", "1-1", "0001-01-01 0001-01-01", "2026-02-30"):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import N_
 from bot.services import access, audit, places
 from bot.services.errors import DomainError
+from bot.services.text import folded
 from storage.models import Place, Report, ReportStatus, Role, RoleGrant
 
 SATISFIED_FROM = 4  # of 5
@@ -59,23 +60,23 @@ def previous_month(day: date) -> Period:
 
 
 def parse_period(text: str, today: date) -> Period:
-    """'' → this month so far; '2026-10' or '2026年10月' → that month; '10月' → the last October;
-    '2026-10-01 2026-10-31' (or 2026年10月1日 …) → those days, one date → that day. Full-width
-    digits and dashes from a Chinese input method read as their ASCII forms; a year outside
-    EARLIEST_YEAR to next year is no period anyone keeps figures for."""
-    words = text.split()
+    """'' → this month so far; '2026-10', '2026.10' or '2026年10月' → that month; '10月' → the
+    last October; '2026-10-01 2026-10-31' (or 2026年10月1日 10月31日) → those days, one date →
+    that day. Full-width digits and dashes from a Chinese input method read as ASCII; a year
+    outside EARLIEST_YEAR to next year is no period anyone keeps figures for."""
+    words = folded(text).split()
     try:
         if not words:
             return Period(today.replace(day=1), today)
         if len(words) == 1:
-            parts = _date_parts(words[0])
+            parts = _date_parts(words[0], today)
             if len(parts) == 3:
                 return Period(_day(parts, today), _day(parts, today))
             if len(parts) == 1 and "月" in words[0]:  # a month of the last twelve
                 parts = [today.year if parts[0] <= today.month else today.year - 1, parts[0]]
             return month_of(_day([*parts, 1], today))
         if len(words) == 2:
-            first, last = (_day(_date_parts(word), today) for word in words)
+            first, last = (_day(_date_parts(word, today), today) for word in words)
             if first <= last:
                 return Period(first, last)
     except ValueError:
@@ -84,13 +85,16 @@ def parse_period(text: str, today: date) -> Period:
 
 
 EARLIEST_YEAR = 2000
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９－／　", "0123456789-/ ")
 
 
-def _date_parts(word: str) -> list[int]:
-    """2026-10-01, 2026/10/1, 2026年10月1日 → [2026, 10, 1]; ValueError for anything else."""
-    cleaned = word.translate(_FULL_WIDTH).replace("/", "-").replace("年", "-").replace("月", "-").rstrip("日号").strip("-")
-    return [int(part) for part in cleaned.split("-")]
+def _date_parts(word: str, today: date) -> list[int]:
+    """2026-10-01, 2026/10/1, 2026.10.1, 2026年10月1日 → [2026, 10, 1]; 10月1日 → this year's
+    (or, if still to come, last year's); ValueError for anything else."""
+    cleaned = word.replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日号").strip("-")
+    parts = [int(part) for part in cleaned.split("-")]
+    if "月" in word and "年" not in word and len(parts) == 2:
+        parts.insert(0, today.year if (parts[0], parts[1]) <= (today.month, today.day) else today.year - 1)
+    return parts
 
 
 def _day(parts: list[int], today: date) -> date:
