@@ -474,5 +474,5 @@ FEATURE = Feature(
     },
     steps={ASKING: question_written, OPEN: resident_wrote, ANSWERING: worker_wrote, FAQ_QUESTION: faq_question_written, FAQ_ANSWER: faq_answer_written},
     photo_steps={OPEN: resident_photo, ANSWERING: worker_photo},
-    answers=frozenset({ASKING, OPEN, ANSWERING}),
+    answers=frozenset({ASKING}),  # an open question is a thread, which its buttons take up again
 )
