@@ -248,6 +248,8 @@ async def test_words_added_while_choosing_are_kept_and_a_long_text_is_said_to_be
     await resident.send("/report")
     [cut, proposal] = await resident.send("楼顶漏水" * 600)  # 2,400 characters
     assert "保留前 2000 个字" in cut.text and proposal.button_texts
+    [full] = await resident.send("还有三楼的也漏")  # no room left: not said to be added
+    assert "保留前 2000 个字" in full.text and "已补充" not in full.text and full.button_texts == proposal.button_texts
     [saved] = await resident.press(proposal.button_texts[0], proposal)
     assert len((await stored(bot, number_of(saved))).text) == 2000
 
@@ -275,9 +277,16 @@ async def test_lists_longer_than_a_page_say_so_and_reach_every_report(bot: Runni
     assert "没有更早的报告了" in none.text
 
     [orders] = await worker.send("/tickets")
-    assert "只列出最紧急的 10 件" in orders.text and orders.text.count("电梯 ·") == 10
+    assert orders.text.count("电梯 ·") == 10 and "更多工单" in orders.button_texts
+    [rest] = await worker.press("更多工单", orders)
+    assert rest.text.count("电梯 ·") == 2 and "更多工单" not in rest.button_texts
+    shown = {line.split(" ", 1)[0] for line in (orders.text + "\n" + rest.text).splitlines() if line.startswith("#")}
+    assert shown == {f"#{number}" for number in numbers}  # every open report, each once
+    [assigned] = await worker.press("已派单", orders)  # narrowed, and paged the same way
+    [assigned_rest] = await worker.press("更多工单", assigned)
+    assert assigned_rest.text.count("电梯 ·") == 2
     [unknown, everything] = await worker.send("工单 乱码")
-    assert "没有叫“乱码”的问题类别" in unknown.text and "只列出最紧急的 10 件" in everything.text
+    assert "没有叫“乱码”的问题类别" in unknown.text and everything.text == orders.text
     [refused] = await resident.press_data(newest.message_id, TicketFilter("a", "all").pack())  # a resident's forged filter
     assert "工单由网格员和社区管理员处理" in refused.text
 
@@ -323,7 +332,8 @@ async def test_a_category_button_left_on_an_earlier_proposal_does_not_file_a_new
     async with bot.sessionmaker() as session:
         assert (await session.scalars(select(Report.category).order_by(Report.id))).all() == ["elevator"]
         assert await session.scalar(select(func.count()).select_from(CategoryCorrection)) == 0
-    [saved] = await resident.press(second.button_texts[0], second)  # the lamp's own proposal still counts
+    await resident.send("/myreports")  # another menu meanwhile: the lamp's proposal still counts
+    [saved] = await resident.press(second.button_texts[0], second)
     assert "已受理" in saved.text
 
 

@@ -279,6 +279,15 @@ class TicketFilter(Payload, prefix="tlist"):
     value: str
 
 
+@dataclasses.dataclass(frozen=True)
+class TicketPage(Payload, prefix="tpage"):
+    """The next page of a /tickets list (narrowed as TicketFilter): page 2 holds the 11th to 20th."""
+
+    kind: str
+    value: str
+    page: int
+
+
 # --- plans ----------------------------------------------------------------------------------
 
 

@@ -26,13 +26,14 @@ from storage.models import Report, ReportAction, ReportStatus
 
 DESCRIBING = "reports.describe"  # data: a reports.Draft
 CHOOSING_BUILDING = "reports.building"  # data: the draft
-CHOOSING_CATEGORY = "reports.category"  # data: the draft, routed (the first proposal)
+CHOOSING_CATEGORY = "reports.category"  # data: the draft, routed (the first proposal), offered (the codes proposed)
 DUPLICATE = "reports.duplicate"  # data: the draft, routed, category, similar (report ids)
 OFFERED = "reports.offered"  # data: the draft (the text written outside any flow)
 REOPENING = "reports.reopen"  # data: report_id
 DRAFT_STEPS = (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE, OFFERED)
 YES, NO = 1, 2
 LISTED = 10  # reports in a page of /myreports
+TOO_LONG = L("Your text is long: the first {limit} characters are kept in the report.", limit=reports.MAX_TEXT_LENGTH)
 NEEDS_BUILDING = L("A report needs your building: first join your household with the code from your stairwell (/start), then send /report again.")
 # Free text shorter than this is a greeting or a slip, not a complaint.
 MIN_COMPLAINT_LENGTH = 4
@@ -72,7 +73,7 @@ async def text_written(turn: Turn, text: str) -> Response:
     draft.text = text[: reports.MAX_TEXT_LENGTH]
     response = await _described(turn, draft)
     if len(text) > reports.MAX_TEXT_LENGTH:  # said, not cut silently
-        response.replies.insert(0, Reply(L("Your text is long: the first {limit} characters are kept in the report.", limit=reports.MAX_TEXT_LENGTH)))
+        response.replies.insert(0, Reply(TOO_LONG))
     return response
 
 
@@ -117,7 +118,7 @@ async def _propose(turn: Turn, draft: reports.Draft, *, resumed: bool = False) -
     known = categories(turn)
     codes = list(dict.fromkeys([p.category for p in predictions if p.category in known] + [OTHER]))[:4]
     routed = codes[0]
-    await turn.set_step(CHOOSING_CATEGORY, **draft.to_data(), routed=routed)
+    await turn.set_step(CHOOSING_CATEGORY, **draft.to_data(), routed=routed, offered=codes)
     options = tuple(Option(category_name(turn, code), ReportCategory(code).pack()) for code in codes)
     lines: list[Text] = []
     if resumed:
@@ -136,7 +137,10 @@ async def category_typed(turn: Turn, text: str) -> Response:
     if text.isdecimal():
         return Response.of(Reply(L("Please choose one of these:"), options=options))
     _, data = await turn.step()
-    await turn.update_data(text="\n".join(filter(None, (str(data.get("text") or ""), text)))[: reports.MAX_TEXT_LENGTH])
+    longer = "\n".join(filter(None, (str(data.get("text") or ""), text)))
+    if len(longer) > reports.MAX_TEXT_LENGTH:
+        return Response.of(Reply(TOO_LONG, options=options))
+    await turn.update_data(text=longer)
     return Response.of(Reply(L("Added to your report. Now please choose the kind of problem:"), options=options))
 
 
@@ -144,7 +148,7 @@ async def category_chosen(turn: Turn, payload: ReportCategory) -> Response:
     step, data = await turn.step()
     # Only a category offered for this draft: a button left on an earlier proposal would file
     # this report under another report's category (and teach the router that mistake).
-    if step != CHOOSING_CATEGORY or payload.pack() not in {option.payload for option in await turn.offered_options()}:
+    if step != CHOOSING_CATEGORY or payload.code not in data.get("offered", ()):
         return Response.refusal(STALE_CHOICE)
     category = categories(turn).get(payload.code)
     if category is None:

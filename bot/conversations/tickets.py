@@ -10,7 +10,7 @@ from datetime import datetime
 
 from bot.categories import Category
 from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
-from bot.conversations.payloads import TicketAction, TicketCategory, TicketFilter, TicketOpen, TicketTransfer
+from bot.conversations.payloads import TicketAction, TicketCategory, TicketFilter, TicketOpen, TicketPage, TicketTransfer
 from bot.conversations.reports import categories, category_name, history_lines
 from bot.conversations.turn import Turn
 from bot.i18n import N_
@@ -19,7 +19,8 @@ from bot.services import access, corrections, reports
 from bot.services.errors import DomainError
 from storage.models import OPEN_REPORT_STATUSES, Report, ReportAction, ReportStatus, Role, utcnow
 
-LISTED = 10  # work orders in one list, the most urgent first
+LISTED = 10  # work orders in one page of a list, the most urgent first
+MAX_PAGE = 9_999
 WRITING_NOTE = "tickets.note"  # data: report_id, action (a ReportAction value)
 ACCEPT, PROGRESS, RESOLVE, REJECT, RECATEGORISE, TRANSFER = 1, 2, 3, 4, 5, 6
 # What each button asks for: the service's action, and the question for its note (None: no note).
@@ -49,26 +50,35 @@ async def listing(turn: Turn, args: str = "") -> Response:
 
 
 async def filtered(turn: Turn, payload: TicketFilter) -> Response:
-    if payload.kind == BY_CATEGORY and payload.value in categories(turn):
-        return await _list(turn, category=payload.value)
-    if payload.kind == BY_STATUS and payload.value in {s.value for s in OPEN_REPORT_STATUSES}:
-        return await _list(turn, status=ReportStatus(payload.value))
-    return await _list(turn)
+    return await _narrowed(turn, payload.kind, payload.value, page=1)
 
 
-async def _list(turn: Turn, *, category: str | None = None, status: ReportStatus | None = None) -> Response:
+async def paged(turn: Turn, payload: TicketPage) -> Response:
+    return await _narrowed(turn, payload.kind, payload.value, page=min(payload.page, MAX_PAGE))
+
+
+async def _narrowed(turn: Turn, kind: str, value: str, *, page: int) -> Response:
+    if kind == BY_CATEGORY and value in categories(turn):
+        return await _list(turn, category=value, page=page)
+    if kind == BY_STATUS and value in {s.value for s in OPEN_REPORT_STATUSES}:
+        return await _list(turn, status=ReportStatus(value), page=page)
+    return await _list(turn, page=page)
+
+
+async def _list(turn: Turn, *, category: str | None = None, status: ReportStatus | None = None, page: int = 1) -> Response:
     if not {grant.role for grant in await access.roles_of(turn.session, turn.person.id)} & HANDLERS:
         return Response.of(Reply(L("Work orders are handled by grid workers and community administrators. To report a problem, send /report.")))
     now = utcnow()
     statuses = (status,) if status else OPEN_REPORT_STATUSES
-    found = await reports.tickets(turn.session, turn.actor, now=now, category=category, statuses=statuses, limit=LISTED + 1)
+    found = await reports.tickets(turn.session, turn.actor, now=now, category=category, statuses=statuses, limit=LISTED + 1, offset=(page - 1) * LISTED)
     found, more = found[:LISTED], len(found) > LISTED
-    if not found and category is None and status is None:
+    if not found and category is None and status is None and page == 1:
         return Response.of(Reply(L("No open reports in your grid. Well done!")))
     lines: list[Text] = [_ticket_line(turn, report, now) for report in found] or [L("None of these.")]
-    if more:
-        lines += ["", L("Only the {count} most urgent are shown: choose a status or a kind of problem below to see the others.", count=LISTED)]
     options = [Option(L("#{id} open", id=report.id), TicketOpen(report.id).pack()) for report in found]
+    if more:  # the less urgent ones, a page at a time
+        kind, value = (BY_CATEGORY, category) if category else (BY_STATUS, status.value) if status else (EVERYTHING, "all")
+        options.append(Option(L("More work orders"), TicketPage(kind, value, page + 1).pack()))
     options += [Option(reports.status_name(s), TicketFilter(BY_STATUS, s.value).pack()) for s in OPEN_REPORT_STATUSES if s is not status]
     shown = dict.fromkeys(report.category for report in found if report.category != category)
     options += [Option(category_name(turn, code), TicketFilter(BY_CATEGORY, code).pack()) for code in shown]
@@ -192,7 +202,7 @@ async def _act(
 FEATURE = Feature(
     "tickets",
     commands=(Command("tickets", ("工单", "tickets"), N_("Open reports of your grid: accept, handle, resolve"), listing, Where.private, HANDLERS),),
-    payloads={TicketOpen: opened, TicketFilter: filtered, TicketAction: action_chosen, TicketCategory: category_chosen, TicketTransfer: transfer_chosen},
+    payloads={TicketOpen: opened, TicketFilter: filtered, TicketPage: paged, TicketAction: action_chosen, TicketCategory: category_chosen, TicketTransfer: transfer_chosen},
     steps={WRITING_NOTE: note_written},
     answers=frozenset({WRITING_NOTE}),
     photo_steps={WRITING_NOTE: note_photo},

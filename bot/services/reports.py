@@ -661,10 +661,10 @@ async def handled_report(session: AsyncSession, actor: audit.Actor, report_id: i
 
 async def tickets(
     session: AsyncSession, actor: audit.Actor, *, now: datetime, category: str | None = None,
-    statuses: Iterable[ReportStatus] = OPEN_REPORT_STATUSES, limit: int = 10,
+    statuses: Iterable[ReportStatus] = OPEN_REPORT_STATUSES, limit: int = 10, offset: int = 0,
 ) -> list[Report]:
     """Reports in the places the actor handles: overdue first, then the most supported, then
-    the nearest deadline."""
+    the nearest deadline (then the oldest, so that pages do not overlap); from the `offset`th."""
     query = (
         select(Report).join(Place, Place.id == Report.building_id)
         .where(access.allowed_places(actor, access.Permission.handle_report, Place), Report.status.in_(list(statuses)))
@@ -672,7 +672,7 @@ async def tickets(
     if category is not None:
         query = query.where(Report.category == category)
     overdue = case((Report.deadline < now, 0), else_=1)
-    return list(await session.scalars(query.order_by(overdue, Report.priority.desc(), Report.deadline, Report.id).limit(limit)))
+    return list(await session.scalars(query.order_by(overdue, Report.priority.desc(), Report.deadline, Report.id).limit(limit).offset(offset)))
 
 
 # --- sweeps (bot/scheduling.py) -------------------------------------------------------------
