@@ -32,7 +32,8 @@ OFFERED = "reports.offered"  # data: the draft (the text written outside any flo
 REOPENING = "reports.reopen"  # data: report_id
 DRAFT_STEPS = (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE, OFFERED)
 YES, NO = 1, 2
-LISTED = 10  # reports in a page of /myreports
+LISTED = 10  # reports in a page of a list (/myreports, /tickets)
+MAX_PAGE = 9_999  # so that a typed or forged page number makes a sane offset
 TOO_LONG = L("Your text is long: the first {limit} characters are kept in the report.", limit=reports.MAX_TEXT_LENGTH)
 NEEDS_BUILDING = L("A report needs your building: first join your household with the code from your stairwell (/start), then send /report again.")
 # Free text shorter than this is a greeting or a slip, not a complaint.
@@ -292,11 +293,11 @@ async def offer_answered(turn: Turn, payload: ReportOffer) -> Response:
 
 async def listing(turn: Turn, args: str = "") -> Response:
     """/myreports: the newest LISTED; "/myreports 2" (我的报告 2) the ones before them."""
-    return await _page(turn, int(args) if args.isdecimal() and 0 < int(args) < 10_000 else 1)
+    return await _page(turn, int(args) if args.isdecimal() and 0 < int(args) <= MAX_PAGE else 1)
 
 
 async def older(turn: Turn, payload: MyReportsPage) -> Response:
-    return await _page(turn, max(1, min(payload.page, 9_999)))
+    return await _page(turn, min(payload.page, MAX_PAGE))  # at least 1: a payload's numbers are positive
 
 
 async def _page(turn: Turn, page: int) -> Response:

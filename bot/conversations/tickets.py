@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.categories import Category
 from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import TicketAction, TicketCategory, TicketFilter, TicketOpen, TicketPage, TicketTransfer
-from bot.conversations.reports import categories, category_name, history_lines
+from bot.conversations.reports import LISTED, MAX_PAGE, categories, category_name, history_lines
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import Attachment, L, Lines, Option, Reply, Response, Text
@@ -19,8 +19,6 @@ from bot.services import access, corrections, reports
 from bot.services.errors import DomainError
 from storage.models import OPEN_REPORT_STATUSES, Report, ReportAction, ReportStatus, Role, utcnow
 
-LISTED = 10  # work orders in one page of a list, the most urgent first
-MAX_PAGE = 9_999
 WRITING_NOTE = "tickets.note"  # data: report_id, action (a ReportAction value)
 ACCEPT, PROGRESS, RESOLVE, REJECT, RECATEGORISE, TRANSFER = 1, 2, 3, 4, 5, 6
 # What each button asks for: the service's action, and the question for its note (None: no note).
