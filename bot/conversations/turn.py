@@ -55,11 +55,6 @@ _SAVE = {
 }
 
 
-def _feature_of(step: str | None) -> str | None:
-    """Steps are named by their feature: "reports.describe"."""
-    return step.partition(".")[0] if step else None
-
-
 @dataclass
 class ConversationState:
     """Where a person is in a conversation: their step, its data, the newest menu."""
@@ -140,11 +135,6 @@ class Turn:
 
     async def set_step(self, step: str, **data: Any) -> None:
         state = await self._writable()
-        if _feature_of(step) != _feature_of(state.step) and state.options:
-            # A new flow asks its own question: a menu shown before it no longer answers it, so
-            # "2" typed now is for this step, not the second line of an older list (WeChat). A
-            # flow's own next step keeps its menu (a paper ballot's choices stay choosable).
-            state.options, self._menu_changed = [], True
         state.step, state.data = step, data
 
     async def update_data(self, **data: Any) -> None:
