@@ -146,13 +146,20 @@ async def test_a_resident_reports_with_an_album_and_a_location_the_grid_worker_h
     assert "办结：更换了控制板，已恢复运行" in history.text and "进展：维保公司已到场" in history.text
 
 
-async def test_not_yet_reopens_the_report_with_the_residents_note(bot: RunningBot) -> None:
+async def accepted_drain(bot: RunningBot, user_id: int, name: str) -> tuple[UserChat, UserChat, int, ChatMessage]:
+    """A resident's blocked drain, accepted by the grid worker: the worker, the resident, the
+    report's number and the work order as the worker sees it after 签收."""
     worker = await on_duty(bot)
-    await join(bot, 8002, "赵大爷")
-    resident = bot.client.user(8002, "赵大爷")
+    await join(bot, user_id, name)
+    resident = bot.client.user(user_id, name)
     report_id = await report(resident, "楼下的下水道堵了，污水冒出来", "排水与污水")
     ticket = await open_ticket(worker, f"报告 #{report_id}")
     [_, ticket, *_] = await worker.press("签收", ticket)
+    return worker, resident, report_id, ticket
+
+
+async def test_not_yet_reopens_the_report_with_the_residents_note(bot: RunningBot) -> None:
+    worker, resident, report_id, ticket = await accepted_drain(bot, 8002, "赵大爷")
     await worker.press("办结", ticket)
     await worker.send("已疏通")
     question = await arrives(resident, "问题解决了吗")
@@ -167,12 +174,7 @@ async def test_not_yet_reopens_the_report_with_the_residents_note(bot: RunningBo
 
 
 async def test_a_note_asked_for_is_no_longer_awaited_once_a_command_comes_instead(bot: RunningBot) -> None:
-    worker = await on_duty(bot)
-    await join(bot, 8008, "郑阿姨")
-    resident = bot.client.user(8008, "郑阿姨")
-    report_id = await report(resident, "楼下的下水道堵了，污水冒出来", "排水与污水")
-    ticket = await open_ticket(worker, f"报告 #{report_id}")
-    [_, ticket, *_] = await worker.press("签收", ticket)
+    worker, resident, report_id, ticket = await accepted_drain(bot, 8008, "郑阿姨")
     await worker.press("办结", ticket)  # asks for the note
     await worker.send("/tickets")  # turned to something else
     await worker.send("好的")
