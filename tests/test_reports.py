@@ -293,6 +293,26 @@ async def test_lists_longer_than_a_page_say_so_and_reach_every_report(bot: Runni
     assert "工单由网格员和社区管理员处理" in refused.text
 
 
+async def test_the_offer_is_answered_in_words_as_people_write_them(bot: RunningBot) -> None:
+    await join(bot, 8014, "沈奶奶")
+    resident = bot.client.user(8014, "沈奶奶")
+    await resident.send("电梯又坏了，今天早上还困了人")
+    [proposal] = await resident.send("好的！")
+    assert "电梯" in proposal.button_texts  # yes: the categories are proposed
+    await resident.send("/cancel")
+    await resident.send("楼道的灯坏了一个月，晚上看不见")
+    [declined] = await resident.send("不用了")
+    assert "没有提交报告" in declined.text
+    await resident.send("楼道的灯坏了一个月，晚上看不见")
+    [chatter] = await resident.send("你好")
+    assert "感谢您的留言" in chatter.text  # neither: read as it would be without the offer
+    [offered_again] = await resident.send("小区门口的垃圾堆了好几天没人清理")
+    assert "要帮您报告给网格员吗" in offered_again.text
+    [proposal] = await resident.send("是")
+    [saved] = await resident.press(proposal.button_texts[0], proposal)
+    assert (await stored(bot, number_of(saved))).text == "小区门口的垃圾堆了好几天没人清理"  # the newer complaint
+
+
 async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_nothing(bot: RunningBot) -> None:
     worker = await on_duty(bot)
     await join(bot, 8005, "钱先生")

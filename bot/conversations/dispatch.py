@@ -10,7 +10,7 @@ flow knows is answered as stale.
 from __future__ import annotations
 
 from bot.conversations import groups
-from bot.conversations.feature import STALE_CHOICE, Command, PayloadFlow, Where
+from bot.conversations.feature import NOT_UNDERSTOOD, STALE_CHOICE, Command, PayloadFlow, Where
 from bot.conversations.payloads import CommandChoice, Payload
 from bot.conversations.registry import (
     ANSWER_STEPS,
@@ -60,7 +60,7 @@ async def on_text(turn: Turn, text: str) -> Response:
             response = await flow(turn, written)
             if response is not None:
                 return response
-    return Response.of(Reply(L("Thank you for your message. To get started, send /help to see what you can do here.")))
+    return Response.of(Reply(NOT_UNDERSTOOD))
 
 
 async def _stale_number(turn: Turn, number: str) -> Response:

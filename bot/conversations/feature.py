@@ -18,6 +18,8 @@ from storage.models import Role
 
 # The answer to an option that no longer applies (pressed twice, from an old menu, or forged).
 STALE_CHOICE = L("This choice is no longer valid. Send /help to start again.")
+# The answer to words no command, menu, step or feature took.
+NOT_UNDERSTOOD = L("Thank you for your message. To get started, send /help to see what you can do here.")
 
 TextFlow = Callable[[Turn, str], Awaitable[Response]]
 PhotoFlow = Callable[[Turn, str, str], Awaitable[Response]]  # the channel's file id, and the caption

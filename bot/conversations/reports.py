@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.categories import OTHER, Category
-from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
+from bot.conversations.feature import NOT_UNDERSTOOD, STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import FollowUp, MyReport, MyReportsPage, ReportBuilding, ReportCategory, ReportNew, ReportOffer, ReportRating, ReportSame
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import L, Lines, Option, Reply, Response, Text
 from bot.services import corrections, reports
 from bot.services.errors import DomainError
+from bot.services.text import folded
 from storage.models import Report, ReportAction, ReportStatus
 
 DESCRIBING = "reports.describe"  # data: a reports.Draft
@@ -32,6 +33,9 @@ OFFERED = "reports.offered"  # data: the draft (the text written outside any flo
 REOPENING = "reports.reopen"  # data: report_id
 DRAFT_STEPS = (DESCRIBING, CHOOSING_BUILDING, CHOOSING_CATEGORY, DUPLICATE, OFFERED)
 YES, NO = 1, 2
+# How people answer "shall I make it a report?" in a chat, in the languages the bot speaks.
+YES_WORDS = frozenset({"好", "好的", "是", "是的", "要", "可以", "行", "嗯", "对", "yes", "y", "ok", "okay", "sure"})
+NO_WORDS = frozenset({"不", "不用", "不用了", "不要", "算了", "no", "n", "no thanks"})
 LISTED = 10  # reports in a page of a list (/myreports, /tickets)
 MAX_PAGE = 9_999  # so that a typed or forged page number makes a sane offset
 TOO_LONG = L("Your text is long: the first {limit} characters are kept in the report.", limit=reports.MAX_TEXT_LENGTH)
@@ -278,6 +282,15 @@ async def free_text(turn: Turn, text: str) -> Response | None:
     return Response.of(Reply(L("This sounds like a problem in your compound. Shall I make it a report for your grid worker?"), options=options))
 
 
+async def offer_typed(turn: Turn, text: str) -> Response:
+    """Words in answer to the offer: yes or no as people write them (好的, 不用); anything else
+    is read as it would be without the offer (another complaint is offered in its place)."""
+    word = folded(text).strip(" 。.!！~～").casefold()
+    if word in YES_WORDS or word in NO_WORDS:
+        return await offer_answered(turn, ReportOffer(YES if word in YES_WORDS else NO))
+    return await free_text(turn, text) or Response.of(Reply(NOT_UNDERSTOOD))
+
+
 async def offer_answered(turn: Turn, payload: ReportOffer) -> Response:
     step, data = await turn.step()
     if step != OFFERED:
@@ -394,7 +407,7 @@ FEATURE = Feature(
         ReportOffer: offer_answered, ReportBuilding: building_chosen, ReportCategory: category_chosen, ReportSame: same_chosen,
         ReportNew: new_chosen, MyReport: details, MyReportsPage: older, FollowUp: follow_up_answered, ReportRating: rated,
     },
-    steps={DESCRIBING: text_written, CHOOSING_CATEGORY: category_typed, REOPENING: reopen_note},
+    steps={DESCRIBING: text_written, CHOOSING_CATEGORY: category_typed, OFFERED: offer_typed, REOPENING: reopen_note},
     answers=frozenset({REOPENING}),
     photo_steps={step: photo_sent for step in DRAFT_STEPS},
     location_steps={step: location_sent for step in DRAFT_STEPS},
