@@ -55,6 +55,12 @@ async def report(resident: UserChat, text: str = ELEVATOR, category: str = "电�
     return number_of(saved)
 
 
+async def joined(bot: RunningBot, user_id: int, name: str) -> UserChat:
+    """A resident who has joined a household of the sample community, in their private chat."""
+    await join(bot, user_id, name)
+    return bot.client.user(user_id, name)
+
+
 def number_of(saved: ChatMessage) -> int:
     """The report's number in "报告 #7 已受理"."""
     return int(saved.text.split("#", 1)[1].split(" ", 1)[0])
@@ -87,8 +93,7 @@ async def actions(bot: RunningBot, report_id: int) -> list[ReportAction]:
 
 async def test_a_resident_reports_with_an_album_and_a_location_the_grid_worker_handles_and_the_resident_rates(bot: RunningBot) -> None:
     worker = await on_duty(bot)
-    await join(bot, 8001, "王阿姨")
-    resident = bot.client.user(8001, "王阿姨")
+    resident = await joined(bot, 8001, "王阿姨")
     [asked] = await resident.send("报修")
     assert "遇到了什么问题" in asked.text
     [received] = await resident.send_photo("lift-1", album="album-1")
@@ -238,8 +243,7 @@ async def test_a_photo_or_a_location_in_answer_to_the_offer_makes_the_report(bot
 
 
 async def test_words_added_while_choosing_are_kept_and_a_long_text_is_said_to_be_cut(bot: RunningBot) -> None:
-    await join(bot, 8011, "褚大爷")
-    resident = bot.client.user(8011, "褚大爷")
+    resident = await joined(bot, 8011, "褚大爷")
     await resident.send("/report")
     [proposal] = await resident.send("楼道灯坏了")
     [added] = await resident.send("还有三楼的也坏了")
@@ -266,8 +270,7 @@ async def test_someone_without_a_household_hears_so_before_writing_a_report(bot:
 
 async def test_lists_longer_than_a_page_say_so_and_reach_every_report(bot: RunningBot) -> None:
     worker = await on_duty(bot)
-    await join(bot, 8013, "蒋阿姨")
-    resident = bot.client.user(8013, "蒋阿姨")
+    resident = await joined(bot, 8013, "蒋阿姨")
     numbers = [await report(resident) for _ in range(12)]
     [newest] = await resident.send("/myreports")
     assert f"#{numbers[-1]} 电梯" in newest.text and f"#{numbers[1]} 电梯" not in newest.text
@@ -278,6 +281,7 @@ async def test_lists_longer_than_a_page_say_so_and_reach_every_report(bot: Runni
     [none] = await resident.send("我的报告 3")
     assert "没有更早的报告了" in none.text
 
+    await arrives(worker, f"报告 #{numbers[-1]}")  # every notification in: none lands among the answers below
     [orders] = await worker.send("/tickets")
     assert orders.text.count("电梯 ·") == 10 and "更多工单" in orders.button_texts
     [rest] = await worker.press("更多工单", orders)
@@ -294,8 +298,7 @@ async def test_lists_longer_than_a_page_say_so_and_reach_every_report(bot: Runni
 
 
 async def test_the_offer_is_answered_in_words_as_people_write_them(bot: RunningBot) -> None:
-    await join(bot, 8014, "沈奶奶")
-    resident = bot.client.user(8014, "沈奶奶")
+    resident = await joined(bot, 8014, "沈奶奶")
     await resident.send("电梯又坏了，今天早上还困了人")
     [proposal] = await resident.send("好的！")
     assert "电梯" in proposal.button_texts  # yes: the categories are proposed
@@ -315,8 +318,7 @@ async def test_the_offer_is_answered_in_words_as_people_write_them(bot: RunningB
 
 async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_nothing(bot: RunningBot) -> None:
     worker = await on_duty(bot)
-    await join(bot, 8005, "钱先生")
-    resident = bot.client.user(8005, "钱先生")
+    resident = await joined(bot, 8005, "钱先生")
     await resident.send("/report")
     [proposal] = await resident.send("小区门口垃圾堆了好几天没人清")
     [saved] = await resident.press(proposal.button_texts[0], proposal)
@@ -340,8 +342,7 @@ async def test_residents_cannot_handle_reports_and_old_or_forged_buttons_change_
 
 
 async def test_a_category_button_left_on_an_earlier_proposal_does_not_file_a_new_report(bot: RunningBot) -> None:
-    await join(bot, 8006, "孙阿姨")
-    resident = bot.client.user(8006, "孙阿姨")
+    resident = await joined(bot, 8006, "孙阿姨")
     await resident.send("/report")
     [first] = await resident.send(ELEVATOR)
     await resident.press("电梯", first)
@@ -360,8 +361,7 @@ async def test_a_category_button_left_on_an_earlier_proposal_does_not_file_a_new
 
 
 async def test_a_description_without_words_is_asked_for_again_and_photos_sent_first_are_kept(bot: RunningBot) -> None:
-    await join(bot, 8007, "吴大爷")
-    resident = bot.client.user(8007, "吴大爷")
+    resident = await joined(bot, 8007, "吴大爷")
     await resident.send("/report")
     [photo] = await resident.send_photo("漏水的照片")
     assert "照片收到了" in photo.text
@@ -380,8 +380,7 @@ async def test_a_description_without_words_is_asked_for_again_and_photos_sent_fi
 
 async def test_a_grid_worker_recategorises_and_the_router_learns(bot: RunningBot) -> None:
     worker = await on_duty(bot)
-    await join(bot, 8006, "吴奶奶")
-    resident = bot.client.user(8006, "吴奶奶")
+    resident = await joined(bot, 8006, "吴奶奶")
     await resident.send("/report")
     [proposal] = await resident.send("楼道里的灯坏了一个月了，晚上看不见")
     assert await resident.press_data(proposal.message_id, ReportCategory("no_such_category").pack()) == []  # forged code: never offered
@@ -431,8 +430,7 @@ async def test_a_restart_between_reminder_and_deadline_neither_loses_nor_repeats
 
 async def test_a_report_in_progress_survives_a_restart(start_bot: Callable[..., AbstractAsyncContextManager[RunningBot]]) -> None:
     async with start_bot() as bot:
-        await join(bot, 8008, "冯奶奶")
-        resident = bot.client.user(8008, "冯奶奶")
+        resident = await joined(bot, 8008, "冯奶奶")
         await resident.send("/report")
         await resident.send_photo("roof")
         [proposal] = await resident.send("顶楼漏水，墙皮都泡掉了")
