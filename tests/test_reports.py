@@ -483,3 +483,24 @@ async def test_reporting_on_wechat_with_a_photo_a_location_and_numbered_options(
     [thanks] = await resident.send("4")
     assert "4 分" in thanks
     assert (await stored(wechat_bot, 1)).rating == 4
+
+
+async def test_on_wechat_a_new_step_is_answered_by_number_not_an_older_list(wechat_bot: RunningBot) -> None:
+    resident = wechat(wechat_bot).user("oReporter0002")
+    await resident.follow()
+    await resident.send(wechat_bot.sample.building_code)
+    await resident.send("1")
+    await resident.send("302")
+    await resident.send("报修")
+    await resident.send(ELEVATOR)
+    [saved] = await resident.send("1")
+    assert "报告 #1 已受理" in saved
+    [mine] = await resident.send("我的报告")
+    assert "回复 1：#1 详情" in mine
+    [asked] = await resident.send("报修")
+    assert "遇到了什么问题" in asked
+    [answer] = await resident.send("1")  # an answer to "what is the problem?", not the list's first line
+    assert "提交报告" not in answer and "回复 1：" in answer  # report #1's history is not shown: the categories are
+    [chosen] = await resident.send("1")  # the proposal's own menu counts
+    assert "报告 #2 已受理" in chosen
+

@@ -8,6 +8,8 @@ restart or another worker picks up where the person was.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +57,22 @@ _SAVE = {
 }
 
 
+# Kept in a step's data, never shown to flows: the menu on screen when a flow's first step began.
+# That menu answered an earlier question, so "2" typed now is for the step, not its second line
+# (WeChat: 我的报告, then 报修, then 2). A digest rather than clearing the menu: the update then
+# writes only the step, and a menu the sender delivers meanwhile stays, and counts.
+_MENU_BEFORE = "_menu_before"
+
+
+def _feature_of(step: str | None) -> str | None:
+    """Steps are named by their feature: "reports.describe"."""
+    return step.partition(".")[0] if step else None
+
+
+def _digest(options: list[list[str]]) -> str:
+    return hashlib.blake2b(json.dumps(options, ensure_ascii=False).encode(), digest_size=8).hexdigest()
+
+
 @dataclass
 class ConversationState:
     """Where a person is in a conversation: their step, its data, the newest menu."""
@@ -62,6 +80,11 @@ class ConversationState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     options: list[list[str]] = field(default_factory=list)
+
+    def menu(self) -> list[list[str]]:
+        """The options that answer now: none if they were on screen before the step began."""
+        before = self.data.get(_MENU_BEFORE)
+        return [] if before is not None and self.options and before == _digest(self.options) else self.options
 
 
 @dataclass(frozen=True)
@@ -131,11 +154,18 @@ class Turn:
 
     async def step(self) -> tuple[str | None, dict[str, Any]]:
         state = await self.state()
-        return (state.step, dict(state.data)) if state else (None, {})
+        if state is None:
+            return None, {}
+        return state.step, {key: value for key, value in state.data.items() if key != _MENU_BEFORE}
 
     async def set_step(self, step: str, **data: Any) -> None:
         state = await self._writable()
-        state.step, state.data = step, data
+        if _feature_of(step) == _feature_of(state.step):
+            before = state.data.get(_MENU_BEFORE)  # the flow goes on: what came before its first step still did
+        else:
+            before = _digest(state.options) if state.options else None
+        state.step = step
+        state.data = {**data, _MENU_BEFORE: before} if before else data
 
     async def update_data(self, **data: Any) -> None:
         state = await self._writable()
@@ -158,6 +188,9 @@ class Turn:
                 self._state = ConversationState()
             self._state.options = [[render_text(option.label, self.locale), option.payload] for option in options]
             self._menu_changed = True
+            if _MENU_BEFORE in self._state.data:  # this menu is the step's own
+                self._state.data = {key: value for key, value in self._state.data.items() if key != _MENU_BEFORE}
+                self._step_changed = True
         if self._state is None and self._step_changed:  # cleared, and nothing new since
             await self.session.execute(_FORGET, self._key())
         elif self._step_changed or self._menu_changed:
@@ -167,19 +200,20 @@ class Turn:
     async def offered_options(self) -> tuple[Option, ...]:
         """The newest menu, as this person read it."""
         state = await self.state()
-        return tuple(Option(label, payload) for label, payload in state.options) if state else ()
+        return tuple(Option(label, payload) for label, payload in state.menu()) if state else ()
 
     async def chosen_payload(self, text: str) -> str | None:
         """The payload of the remembered option whose label (or number) `text` is."""
         state = await self.state()
-        if state is None or not state.options:
+        menu = state.menu() if state else []
+        if not menu:
             return None
         wanted = folded(text).casefold()
-        for label, payload in state.options:
+        for label, payload in menu:
             if folded(label).casefold() == wanted:  # labels hold full-width punctuation: "好，报告给网格员"
                 return payload
-        if self.channel.numbered_options and wanted.isdecimal() and 1 <= int(wanted) <= len(state.options):
-            return state.options[int(wanted) - 1][1]
+        if self.channel.numbered_options and wanted.isdecimal() and 1 <= int(wanted) <= len(menu):
+            return menu[int(wanted) - 1][1]
         return None
 
     def _key(self) -> dict[str, Any]:
