@@ -12,7 +12,9 @@ from the moment it arrives, so a restart, or a failure while saving, never loses
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from bot.categories import OTHER, Category
 from bot.conversations.feature import NOT_UNDERSTOOD, STALE_CHOICE, Command, Feature, Where
@@ -25,6 +27,7 @@ from bot.services.errors import DomainError
 from bot.services.text import folded
 from storage.models import Report, ReportAction, ReportStatus
 
+T = TypeVar("T")
 DESCRIBING = "reports.describe"  # data: a reports.Draft
 CHOOSING_BUILDING = "reports.building"  # data: the draft
 CHOOSING_CATEGORY = "reports.category"  # data: the draft, routed (the first proposal), offered (the codes proposed)
@@ -142,11 +145,16 @@ async def category_typed(turn: Turn, text: str) -> Response:
     if text.isdecimal():
         return Response.of(Reply(L("Please choose one of these:"), options=options))
     _, data = await turn.step()
-    longer = "\n".join(filter(None, (str(data.get("text") or ""), text)))
+    longer = _with_words(str(data.get("text") or ""), text)
     if len(longer) > reports.MAX_TEXT_LENGTH:
         return Response.of(Reply(TOO_LONG, options=options))
     await turn.update_data(text=longer)
     return Response.of(Reply(L("Added to your report. Now please choose the kind of problem:"), options=options))
+
+
+def _with_words(text: str, words: str) -> str:
+    """More words for a description, on a line of their own."""
+    return "\n".join(filter(None, (text, words)))
 
 
 async def category_chosen(turn: Turn, payload: ReportCategory) -> Response:
@@ -239,7 +247,7 @@ async def photo_sent(turn: Turn, file_id: str, caption: str) -> Response:
     await turn.update_data(photos=draft.photos, album=turn.album)
     if (step == DESCRIBING and caption and not draft.text) or (step == OFFERED and not same_album):
         # The words come with the photo; or a photo in answer to "shall I make it a report?": yes.
-        draft.text = "\n".join(filter(None, (draft.text, caption)))[: reports.MAX_TEXT_LENGTH]
+        draft.text = _with_words(draft.text, caption)[: reports.MAX_TEXT_LENGTH]
         response = await _described(turn, draft)
         await turn.update_data(album=turn.album)  # the rest of the album joins this report quietly
         return response
@@ -313,9 +321,14 @@ async def older(turn: Turn, payload: MyReportsPage) -> Response:
     return await _page(turn, min(payload.page, MAX_PAGE))  # at least 1: a payload's numbers are positive
 
 
+async def one_page(fetch: Callable[..., Awaitable[list[T]]], page: int) -> tuple[list[T], bool]:
+    """Page `page` of a list, LISTED at a time, from `fetch(limit=, offset=)`; and whether more follow."""
+    found = await fetch(limit=LISTED + 1, offset=(page - 1) * LISTED)
+    return found[:LISTED], len(found) > LISTED
+
+
 async def _page(turn: Turn, page: int) -> Response:
-    found = await reports.reports_of(turn.session, turn.person.id, limit=LISTED + 1, offset=(page - 1) * LISTED)
-    mine, more = found[:LISTED], len(found) > LISTED
+    mine, more = await one_page(functools.partial(reports.reports_of, turn.session, turn.person.id), page)
     if not mine and page == 1:
         return Response.of(Reply(L("You have no reports yet. Send /report to report a problem.")))
     if not mine:

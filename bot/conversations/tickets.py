@@ -6,12 +6,13 @@ button is checked again by the service: a resident pressing a forged one changes
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from bot.categories import Category
 from bot.conversations.feature import STALE_CHOICE, Command, Feature, Where
 from bot.conversations.payloads import TicketAction, TicketCategory, TicketFilter, TicketOpen, TicketPage, TicketTransfer
-from bot.conversations.reports import LISTED, MAX_PAGE, categories, category_name, history_lines
+from bot.conversations.reports import MAX_PAGE, categories, category_name, history_lines, one_page
 from bot.conversations.turn import Turn
 from bot.i18n import N_
 from bot.replies import Attachment, L, Lines, Option, Reply, Response, Text
@@ -68,8 +69,7 @@ async def _list(turn: Turn, *, category: str | None = None, status: ReportStatus
         return Response.of(Reply(L("Work orders are handled by grid workers and community administrators. To report a problem, send /report.")))
     now = utcnow()
     statuses = (status,) if status else OPEN_REPORT_STATUSES
-    found = await reports.tickets(turn.session, turn.actor, now=now, category=category, statuses=statuses, limit=LISTED + 1, offset=(page - 1) * LISTED)
-    found, more = found[:LISTED], len(found) > LISTED
+    found, more = await one_page(functools.partial(reports.tickets, turn.session, turn.actor, now=now, category=category, statuses=statuses), page)
     if not found and category is None and status is None and page == 1:
         return Response.of(Reply(L("No open reports in your grid. Well done!")))
     lines: list[Text] = [_ticket_line(turn, report, now) for report in found] or [L("None of these.")]

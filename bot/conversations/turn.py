@@ -69,6 +69,10 @@ def _feature_of(step: str | None) -> str | None:
     return step.partition(".")[0] if step else None
 
 
+def _shown_to_flows(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key != _MENU_BEFORE}
+
+
 def _digest(options: list[list[str]]) -> str:
     return hashlib.blake2b(json.dumps(options, ensure_ascii=False).encode(), digest_size=8).hexdigest()
 
@@ -156,7 +160,7 @@ class Turn:
         state = await self.state()
         if state is None:
             return None, {}
-        return state.step, {key: value for key, value in state.data.items() if key != _MENU_BEFORE}
+        return state.step, _shown_to_flows(state.data)
 
     async def set_step(self, step: str, **data: Any) -> None:
         state = await self._writable()
@@ -189,7 +193,7 @@ class Turn:
             self._state.options = [[render_text(option.label, self.locale), option.payload] for option in options]
             self._menu_changed = True
             if _MENU_BEFORE in self._state.data:  # this menu is the step's own
-                self._state.data = {key: value for key, value in self._state.data.items() if key != _MENU_BEFORE}
+                self._state.data = _shown_to_flows(self._state.data)
                 self._step_changed = True
         if self._state is None and self._step_changed:  # cleared, and nothing new since
             await self.session.execute(_FORGET, self._key())
